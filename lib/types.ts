@@ -1,0 +1,114 @@
+/**
+ * The data that flows between the stages: ingest → RTP packets → frames → segments → sink.
+ * Stages import these types, never each other.
+ * @module
+ */
+
+/** The two kinds of track a recording holds. */
+export type TrackKind = "video" | "audio";
+
+/** Codecs the recorder can write into fMP4. */
+export type Codec = "h264" | "opus";
+
+/** One RTP packet (RFC 3550) as received. */
+export interface RtpPacket {
+  readonly payloadType: number;
+  /** 16-bit sequence number as on the wire. */
+  readonly sequenceNumber: number;
+  /** 32-bit RTP timestamp as on the wire, in the track's clock ticks. */
+  readonly timestamp: number;
+  readonly ssrc: number;
+  readonly marker: boolean;
+  /** Payload without header, extensions, CSRCs or padding. */
+  readonly payload: Uint8Array;
+  /** Wall-clock receive time, Unix epoch microseconds. */
+  readonly arrivalUs: number;
+}
+
+/** One access unit (video) or one Opus packet (audio), ready to be muxed. */
+export interface Frame {
+  readonly track: TrackKind;
+  readonly codec: Codec;
+  /** Presentation time in `clockRate` ticks, unwrapped from 32 bits (monotonic across wraps). */
+  readonly timestamp: number;
+  /** RTP clock rate of `timestamp`: 90000 for video, 48000 for Opus. */
+  readonly clockRate: number;
+  /** Capture time, Unix epoch microseconds: from RTCP sender reports where known, else arrival. */
+  readonly captureUs: number;
+  /** True for an H264 IDR access unit; always true for audio. */
+  readonly keyframe: boolean;
+  /**
+   * Video: the access unit's NAL units as AVCC (4-byte big-endian length prefixes), parameter
+   * sets and access unit delimiters removed. Audio: one Opus packet.
+   */
+  readonly data: Uint8Array;
+  /** H264 only: the sequence and picture parameter sets in force for this frame. */
+  readonly sps?: Uint8Array;
+  readonly pps?: Uint8Array;
+  /** True when frames were lost just before this one (the decoder may need a keyframe). */
+  readonly afterLoss?: boolean;
+}
+
+/** The codec parameters of a track, as the init segment and the manifest need them. */
+export interface TrackInfo {
+  readonly kind: TrackKind;
+  readonly codec: Codec;
+  /** fMP4 timescale; equal to the RTP clock rate. */
+  readonly timescale: number;
+  /** RFC 6381 codec string, e.g. "avc1.42e01f" or "opus". */
+  readonly codecString: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly channels?: number;
+  readonly sampleRate?: number;
+}
+
+/** A finished piece of output from the segmenter. */
+export interface Segment {
+  readonly kind: "init" | "media";
+  readonly track: TrackKind;
+  /** File name inside the recording directory, e.g. "seg_0001.m4s" or "audio_init.m4s". */
+  readonly name: string;
+  /** 1-based media segment number, aligned between video and audio; 0 for init segments. */
+  readonly sequence: number;
+  readonly info: TrackInfo;
+  /** Decode time of the first sample, in `info.timescale` ticks from the recording start. */
+  readonly startTicks: number;
+  readonly durationTicks: number;
+  /** Capture time of the first sample and the end of the last one, Unix epoch microseconds. */
+  readonly startUs: number;
+  readonly endUs: number;
+  readonly frameCount: number;
+  /** True when the segment starts with a keyframe (every video segment does). */
+  readonly keyframe: boolean;
+  readonly bytes: Uint8Array;
+}
+
+/** What the pipeline says about a segment once it is durable in storage. */
+export interface SegmentEvent {
+  readonly stream: string;
+  /** Storage key of the recording directory, e.g. "cam1/2026/11/24". */
+  readonly recordingKey: string;
+  /** Storage key of the segment itself. */
+  readonly key: string;
+  readonly segment: Omit<Segment, "bytes">;
+  readonly size: number;
+  /** Recording start, Unix epoch microseconds (availabilityStartTime of the manifest). */
+  readonly recordingStartUs: number;
+}
+
+/** A storage backend. Keys use "/" and never start with one; the backend adds its root. */
+export interface Storage {
+  /** Human-readable description for logs, with no secrets. */
+  readonly description: string;
+  /** Stores `data` under `key`; resolves only when it is durable. A reader never sees half of it. */
+  put(key: string, data: Uint8Array): Promise<void>;
+  /** Reads `key`, or resolves null when it does not exist. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Whether `key` exists. */
+  exists(key: string): Promise<boolean>;
+  /** Keys under `prefix` (recursive), sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Completes pending work (uploads, spool) and releases resources. */
+  close(): Promise<void>;
+}
