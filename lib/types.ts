@@ -112,3 +112,39 @@ export interface Storage {
   /** Completes pending work (uploads, spool) and releases resources. */
   close(): Promise<void>;
 }
+
+/** The NTP ↔ RTP mapping of an RTCP sender report (RFC 3550 §6.4.1). */
+export interface SenderReport {
+  readonly ssrc: number;
+  /** The report's NTP time converted to Unix epoch microseconds. */
+  readonly ntpUs: number;
+  /** The RTP timestamp that corresponds to `ntpUs`, 32-bit. */
+  readonly rtpTimestamp: number;
+}
+
+/** One incoming media track of an ingest session (WHIP or plain RTP). */
+export interface IngestTrack {
+  readonly kind: TrackKind;
+  readonly codec: Codec;
+  readonly clockRate: number;
+  readonly payloadType: number;
+  /** Opus: channel count from the SDP (2 for WebRTC Opus). */
+  readonly channels?: number;
+  /** H264 parameter sets from the SDP's sprop-parameter-sets, when it had them. */
+  readonly sps?: Uint8Array;
+  readonly pps?: Uint8Array;
+  /** RTP packets in arrival order (not yet reordered). Closes when the session ends. */
+  readonly packets: ReadableStream<RtpPacket>;
+  /** The latest sender report for this track, updated by the ingest as reports arrive. */
+  readonly senderReport: SenderReport | undefined;
+  /** Asks the publisher for a keyframe (RTCP PLI); a no-op where there is no back channel. */
+  requestKeyframe(): void;
+}
+
+/** A publisher connected through one of the ingest paths. */
+export interface IngestSession {
+  readonly stream: string;
+  readonly tracks: readonly IngestTrack[];
+  /** Ends the session: packet streams close, the recording finalizes. */
+  close(): void;
+}
