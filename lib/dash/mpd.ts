@@ -1,0 +1,141 @@
+/**
+ * DASH manifest (ISO/IEC 23009-1) for one recording: one Period, one AdaptationSet per track,
+ * SegmentTemplate with an explicit SegmentTimeline so every duration is exact. While recording
+ * the MPD is `dynamic` with UTCTiming; when the recording ends it becomes `static`.
+ * @module
+ */
+
+import type { TrackInfo } from "../types.ts";
+
+/** One timeline entry: a media segment's start and duration in the track's timescale. */
+export interface TimelineEntry {
+  readonly startTicks: number;
+  readonly durationTicks: number;
+}
+
+/** One track of the manifest. */
+export interface ManifestTrack {
+  readonly info: TrackInfo;
+  /** Init segment file name, e.g. "init.m4s". */
+  readonly initName: string;
+  /** Prefix of media segment names, e.g. "seg_" for "seg_0001.m4s". */
+  readonly mediaPrefix: string;
+  /** Number of the first media segment. */
+  readonly startNumber: number;
+  readonly entries: readonly TimelineEntry[];
+  /** Bytes of all media segments, for the `bandwidth` attribute. */
+  readonly bytes: number;
+}
+
+/** Everything {@linkcode renderMpd} needs. */
+export interface ManifestState {
+  /** Recording start, Unix epoch microseconds: availabilityStartTime and time zero of the media. */
+  readonly recordingStartUs: number;
+  /** True while recording (type="dynamic"); false once finished (type="static"). */
+  readonly live: boolean;
+  /** Wall clock when the manifest is written, Unix epoch milliseconds. */
+  readonly nowMs: number;
+  /** Target segment duration in seconds (minimumUpdatePeriod, minBufferTime). */
+  readonly segmentDurationSec: number;
+  readonly tracks: readonly ManifestTrack[];
+}
+
+/** Renders the MPD XML. */
+export function renderMpd(state: ManifestState): string {
+  const durationSec = Math.max(0, ...state.tracks.map(trackEndSec));
+  const head = state.live
+    ? `type="dynamic" availabilityStartTime="${isoTime(state.recordingStartUs / 1000)}" ` +
+      `publishTime="${isoTime(state.nowMs)}" ` +
+      `minimumUpdatePeriod="${isoDuration(state.segmentDurationSec)}" ` +
+      `suggestedPresentationDelay="${isoDuration(state.segmentDurationSec * 2)}"`
+    : `type="static" mediaPresentationDuration="${isoDuration(durationSec)}"`;
+  const lines = [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" ` +
+    `${head} minBufferTime="${isoDuration(state.segmentDurationSec)}">`,
+    `  <Period id="0" start="PT0S">`,
+  ];
+  for (const track of state.tracks) lines.push(...adaptationSet(track, durationSec));
+  lines.push(`  </Period>`);
+  if (state.live) {
+    lines.push(
+      `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${isoTime(state.nowMs)}"/>`,
+    );
+  }
+  lines.push(`</MPD>`, "");
+  return lines.join("\n");
+}
+
+function adaptationSet(track: ManifestTrack, durationSec: number): string[] {
+  const { info } = track;
+  const seconds = durationSec > 0 ? durationSec : 1;
+  const bandwidth = Math.max(1, Math.round(track.bytes * 8 / seconds));
+  const video = info.kind === "video";
+  const setAttrs = video
+    ? `contentType="video" mimeType="video/mp4"` +
+      (info.width && info.height ? ` maxWidth="${info.width}" maxHeight="${info.height}"` : "")
+    : `contentType="audio" mimeType="audio/mp4" lang="und"`;
+  const repAttrs = video
+    ? (info.width && info.height ? ` width="${info.width}" height="${info.height}"` : "")
+    : ` audioSamplingRate="${info.sampleRate ?? info.timescale}"`;
+  const lines = [
+    `    <AdaptationSet id="${
+      video ? 0 : 1
+    }" ${setAttrs} segmentAlignment="true" startWithSAP="1">`,
+    `      <Representation id="${info.kind}" codecs="${info.codecString}" bandwidth="${bandwidth}"${repAttrs}>`,
+  ];
+  if (!video) {
+    lines.push(
+      `        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${
+        info.channels ?? 2
+      }"/>`,
+    );
+  }
+  lines.push(
+    `        <SegmentTemplate timescale="${info.timescale}" initialization="${track.initName}" ` +
+      `media="${track.mediaPrefix}$Number%04d$.m4s" startNumber="${track.startNumber}">`,
+    `          <SegmentTimeline>`,
+    ...timeline(track.entries),
+    `          </SegmentTimeline>`,
+    `        </SegmentTemplate>`,
+    `      </Representation>`,
+    `    </AdaptationSet>`,
+  );
+  return lines;
+}
+
+/** `<S>` elements: `t` where the timeline jumps, `r` for runs of equal durations. */
+function timeline(entries: readonly TimelineEntry[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let expected = -1;
+  while (i < entries.length) {
+    const { startTicks, durationTicks } = entries[i];
+    let repeat = 0;
+    while (
+      i + repeat + 1 < entries.length &&
+      entries[i + repeat + 1].durationTicks === durationTicks &&
+      entries[i + repeat + 1].startTicks === startTicks + (repeat + 1) * durationTicks
+    ) repeat++;
+    const t = startTicks === expected ? "" : ` t="${startTicks}"`;
+    out.push(`            <S${t} d="${durationTicks}"${repeat ? ` r="${repeat}"` : ""}/>`);
+    expected = startTicks + (repeat + 1) * durationTicks;
+    i += repeat + 1;
+  }
+  return out;
+}
+
+function trackEndSec(track: ManifestTrack): number {
+  const last = track.entries.at(-1);
+  return last ? (last.startTicks + last.durationTicks) / track.info.timescale : 0;
+}
+
+/** ISO 8601 date-time in UTC with milliseconds, e.g. "2026-11-24T18:00:00.123Z". */
+function isoTime(ms: number): string {
+  return new Date(Math.floor(ms)).toISOString();
+}
+
+/** xs:duration in seconds with millisecond precision, e.g. "PT12.345S". */
+function isoDuration(seconds: number): string {
+  return `PT${Number(seconds.toFixed(3))}S`;
+}

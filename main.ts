@@ -1,0 +1,144 @@
+/**
+ * live777-recorder: records Live777 streams (WHIP or plain RTP, H264 + Opus) into fMP4 segments
+ * and a DASH manifest. Usage: `deno run -A main.ts [-c live777.toml]`.
+ *
+ * Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime failure (e.g. a port
+ * that cannot be bound), 2 on a bad command line or configuration.
+ * @module
+ */
+
+import { type Config, loadConfig } from "./lib/config/mod.ts";
+import { matchesAny } from "./lib/config/glob.ts";
+import { ConfigError } from "./lib/errors.ts";
+import { startHttpServer } from "./lib/http/server.ts";
+import { acceptWhipOffer } from "./lib/ingest/whip.ts";
+import { runRtpSource } from "./lib/ingest/rtp_source.ts";
+import { segmentLogSink } from "./lib/liveman/log_sink.ts";
+import { log, setLogLevel } from "./lib/log.ts";
+import { Recorder } from "./lib/recorder.ts";
+import { createStorage } from "./lib/storage/mod.ts";
+
+const USAGE = `Usage: live777-recorder [-c|--config <file>]
+
+  -c, --config <file>   configuration file (default: $LIVE777_CONFIG or ./live777.toml)
+  -h, --help            show this help
+`;
+
+/** Runs the recorder until SIGINT/SIGTERM; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let configPath = Deno.env.get("LIVE777_CONFIG") || "./live777.toml";
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "-h" || arg === "--help") {
+      console.log(USAGE);
+      return 0;
+    } else if ((arg === "-c" || arg === "--config") && i + 1 < args.length) {
+      configPath = args[++i];
+    } else if (arg.startsWith("--config=")) {
+      configPath = arg.slice("--config=".length);
+    } else {
+      console.error(`Unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
+      return 2;
+    }
+  }
+
+  let config: Config;
+  try {
+    config = await loadConfig(configPath, Deno.env.toObject());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    return 2;
+  }
+  setLogLevel(config.log.level);
+  if (config.ignoredSections.length > 0) {
+    log.info("Ignoring configuration sections the recorder does not use", {
+      sections: config.ignoredSections,
+    });
+  }
+
+  let storage;
+  try {
+    storage = createStorage(config.recorder.storage, config.file);
+  } catch (error) {
+    console.error(`Configuration error: ${(error as Error).message}`);
+    return 2;
+  }
+  const { recorder: recorderConfig } = config;
+  if (!recorderConfig.liveman) log.info("No [recorder.liveman]: local-only mode");
+  const recorder = new Recorder({
+    storage,
+    segmentDurationSec: recorderConfig.segmentDuration,
+    events: (stream) => segmentLogSink(log.child({ stream })),
+    log,
+  });
+  const shouldRecord = (stream: string) => matchesAny(recorderConfig.autoStreams, stream);
+
+  const shutdown = new AbortController();
+  const stopped = Promise.withResolvers<void>();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      log.info("Shutting down", { signal });
+      stopped.resolve();
+    });
+  }
+
+  const sources = [];
+  try {
+    for (const [stream, { sources: configured }] of config.streams) {
+      for (const source of configured) {
+        const sdp = await Deno.readTextFile(source.sdpPath);
+        const handle = runRtpSource({
+          stream,
+          sdp,
+          idleTimeoutSec: recorderConfig.idleTimeout,
+          signal: shutdown.signal,
+          onSession: (session) => {
+            if (!shouldRecord(stream)) {
+              log.info("Stream does not match recorder.auto_streams: not recorded", { stream });
+              for (const track of session.tracks) track.packets.cancel().catch(() => {});
+            } else if (recorder.has(stream)) {
+              log.warn("Stream is already recording from another source: ignored", { stream });
+              for (const track of session.tracks) track.packets.cancel().catch(() => {});
+            } else {
+              recorder.record(session);
+            }
+          },
+          onProtocolError: (error) => log.debug("Bad RTP packet", { stream, error }),
+        });
+        log.info("RTP source listening", { stream, sdp: source.sdpPath });
+        handle.done.catch((error) => log.error("RTP source failed", { stream, error }));
+        sources.push(handle.done);
+      }
+    }
+    const server = await startHttpServer({
+      listen: config.http.listen,
+      cors: config.http.cors,
+      recorder,
+      shouldRecord,
+      acceptWhip: (stream, offer) => acceptWhipOffer(stream, offer, { signal: shutdown.signal }),
+      log,
+      signal: shutdown.signal,
+    });
+    log.info("Listening", {
+      http: `${server.addr.hostname}:${server.addr.port}`,
+      storage: storage.description,
+      autoStreams: recorderConfig.autoStreams,
+    });
+  } catch (error) {
+    log.error("Cannot start", { error });
+    shutdown.abort();
+    await recorder.stopAll();
+    return 1;
+  }
+
+  await stopped.promise;
+  shutdown.abort();
+  await recorder.stopAll();
+  await Promise.allSettled(sources);
+  await storage.close();
+  log.info("Stopped");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

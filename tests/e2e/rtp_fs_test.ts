@@ -1,0 +1,102 @@
+import { assert, assertEquals } from "../assert.ts";
+import {
+  freeTcpPort,
+  freeUdpPortPair,
+  makeSource,
+  probeFrames,
+  probePackets,
+  rtpSdp,
+  sendRtp,
+} from "../helpers/media.ts";
+import { RecorderProcess } from "../helpers/recorder_process.ts";
+import { findRecordings } from "../helpers/records.ts";
+
+Deno.test("RTP from ffmpeg is recorded frame-exact into fMP4 segments and a DASH manifest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "e2e-rtp-" });
+  const source = `${dir}/source.mkv`;
+  await makeSource(source, { seconds: 3, gop: 30 });
+  const sent = await probeFrames(source);
+  const sentVideo = sent.find((s) => s.codecType === "video")!.frames;
+  const sentAudio = sent.find((s) => s.codecType === "audio")!.frames;
+  assertEquals(sentVideo, 90);
+
+  const videoPort = freeUdpPortPair();
+  const audioPort = freeUdpPortPair();
+  await Deno.writeTextFile(`${dir}/cam1.sdp`, await rtpSdp(source, videoPort, audioPort));
+  await Deno.writeTextFile(
+    `${dir}/live777.toml`,
+    `
+[http]
+listen = "127.0.0.1:${freeTcpPort()}"
+[recorder]
+auto_streams = ["cam?"]
+segment_duration = 1
+idle_timeout = 1
+[recorder.storage]
+type = "fs"
+root = "${dir}/records"
+[[stream.cam1.sources]]
+url = "file://${dir}/cam1.sdp"
+`,
+  );
+  const recorder = new RecorderProcess(`${dir}/live777.toml`);
+  try {
+    await recorder.waitFor("RTP source listening");
+    await sendRtp(source, videoPort, audioPort);
+    await recorder.waitFor("Recording finished", undefined, 10_000);
+  } finally {
+    const status = await recorder.stop("SIGTERM");
+    assertEquals(status.code, 0, recorder.stderr);
+  }
+
+  const [recording] = await findRecordings(`${dir}/records`, "cam1");
+  assert(recording, "a recording directory under records/cam1/YYYY/MM/DD");
+  const mpd = await Deno.readTextFile(`${recording}/manifest.mpd`);
+  assert(mpd.includes(`type="static"`), "the finished manifest is static");
+  assert(mpd.includes("mediaPresentationDuration"));
+
+  const recorded = await probeFrames(`${recording}/manifest.mpd`);
+  assertEquals(recorded.find((s) => s.codecType === "video")?.frames, sentVideo);
+  assertEquals(recorded.find((s) => s.codecType === "audio")?.frames, sentAudio);
+  assertEquals(recorded.find((s) => s.codecType === "video")?.width, 320);
+
+  const packets = await probePackets(`${recording}/manifest.mpd`);
+  for (const kind of ["video", "audio"] as const) {
+    const dts = packets.filter((p) => p.codecType === kind).map((p) => p.dtsTime);
+    for (let i = 1; i < dts.length; i++) {
+      assert(dts[i] > dts[i - 1], `${kind} dts increases at ${i}`);
+    }
+  }
+  const span = (kind: string) => {
+    const own = packets.filter((p) => p.codecType === kind);
+    return { start: own[0].ptsTime, end: own.at(-1)!.ptsTime + own.at(-1)!.durationTime };
+  };
+  const video = span("video");
+  const audio = span("audio");
+  assert(
+    Math.abs(video.start - audio.start) <= 0.05,
+    `starts align: ${video.start} ${audio.start}`,
+  );
+  assert(Math.abs(video.end - audio.end) <= 1 / 30 + 0.02, `ends align: ${video.end} ${audio.end}`);
+  assert(
+    Math.abs(video.end - video.start - 3) < 0.001,
+    `video lasts 3 s: ${video.end - video.start}`,
+  );
+
+  // Every video segment starts with a keyframe, and there is one per second of media.
+  const init = await Deno.readFile(`${recording}/init.m4s`);
+  const names = [...Deno.readDirSync(recording)].map((e) => e.name).filter((n) =>
+    /^seg_\d{4}\.m4s$/.test(n)
+  ).sort();
+  assertEquals(names.length, 3);
+  for (const name of names) {
+    const joined = `${dir}/joined.mp4`;
+    await Deno.writeFile(
+      joined,
+      new Uint8Array([...init, ...await Deno.readFile(`${recording}/${name}`)]),
+    );
+    const first = (await probePackets(joined))[0];
+    assert(first.keyframe, `${name} starts with a keyframe`);
+  }
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,247 @@
+/**
+ * Test media made by ffmpeg, and ffprobe readings of what the recorder wrote.
+ * @module
+ */
+
+/** Runs a command; throws with its stderr when it fails or exceeds `timeoutMs`. */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { timeoutMs?: number; cwd?: string } = {},
+): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+  }).spawn();
+  const { code, stdout, stderr } = await child.output();
+  const out = new TextDecoder().decode(stdout);
+  if (code !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited ${code}: ${new TextDecoder().decode(stderr).slice(-2000)}`,
+    );
+  }
+  return out;
+}
+
+/** Known media: H264 (baseline, no B-frames, keyframe every `gop` frames) + Opus in Matroska. */
+export async function makeSource(
+  path: string,
+  options: { seconds: number; fps?: number; gop?: number; size?: string } = { seconds: 3 },
+): Promise<void> {
+  const fps = options.fps ?? 30;
+  await run("ffmpeg", [
+    "-nostdin",
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc=size=${options.size ?? "320x240"}:rate=${fps}`,
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000",
+    "-t",
+    String(options.seconds),
+    "-c:v",
+    "libx264",
+    "-profile:v",
+    "baseline",
+    "-bf",
+    "0",
+    "-g",
+    String(options.gop ?? fps),
+    "-pix_fmt",
+    "yuv420p",
+    "-preset",
+    "veryfast",
+    "-c:a",
+    "libopus",
+    "-b:a",
+    "64k",
+    path,
+  ]); // deno-fmt-ignore
+}
+
+/** Per-stream packet counts and durations of a media file or manifest, read by ffprobe. */
+export interface ProbeStream {
+  codecType: "video" | "audio";
+  codecName: string;
+  frames: number;
+  width?: number;
+  height?: number;
+}
+
+/** Decodes every frame (`-count_frames`) of `path` and returns per-stream counts. */
+export async function probeFrames(path: string): Promise<ProbeStream[]> {
+  const out = await run("ffprobe", [
+    "-v",
+    "error",
+    "-count_frames",
+    "-show_entries",
+    "stream=codec_type,codec_name,nb_read_frames,width,height",
+    "-of",
+    "json",
+    path,
+  ], { timeoutMs: 60_000 }); // deno-fmt-ignore
+  const json = JSON.parse(out) as {
+    streams: {
+      codec_type: "video" | "audio";
+      codec_name: string;
+      nb_read_frames: string;
+      width?: number;
+      height?: number;
+    }[];
+  };
+  return json.streams.map((s) => ({
+    codecType: s.codec_type,
+    codecName: s.codec_name,
+    frames: Number(s.nb_read_frames),
+    width: s.width,
+    height: s.height,
+  }));
+}
+
+/** A packet as ffprobe sees it. */
+export interface ProbePacket {
+  codecType: "video" | "audio";
+  ptsTime: number;
+  dtsTime: number;
+  durationTime: number;
+  keyframe: boolean;
+  size: number;
+}
+
+/** Every packet of `path`, in file order. */
+export async function probePackets(path: string): Promise<ProbePacket[]> {
+  const out = await run("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "packet=codec_type,pts_time,dts_time,duration_time,flags,size",
+    "-of",
+    "json",
+    path,
+  ], { timeoutMs: 60_000 }); // deno-fmt-ignore
+  const json = JSON.parse(out) as {
+    packets: {
+      codec_type: "video" | "audio";
+      pts_time: string;
+      dts_time: string;
+      duration_time: string;
+      flags: string;
+      size: string;
+    }[];
+  };
+  return json.packets.map((p) => ({
+    codecType: p.codec_type,
+    ptsTime: Number(p.pts_time),
+    dtsTime: Number(p.dts_time),
+    durationTime: Number(p.duration_time),
+    keyframe: p.flags.includes("K"),
+    size: Number(p.size),
+  }));
+}
+
+/** Two consecutive free UDP ports (RTP, RTCP) on 127.0.0.1. */
+export function freeUdpPortPair(): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 15000);
+    try {
+      const a = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+      try {
+        Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: port + 1 }).close();
+        return port;
+      } finally {
+        a.close();
+      }
+    } catch {
+      // Taken: try another.
+    }
+  }
+  throw new Error("No free UDP port pair");
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freeTcpPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/**
+ * Writes the SDP ffmpeg would announce for sending `source` as RTP to `videoPort`/`audioPort`
+ * (with the H264 parameter sets in sprop-parameter-sets), by a dry run of one frame.
+ */
+export async function rtpSdp(
+  source: string,
+  videoPort: number,
+  audioPort: number,
+): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await run("ffmpeg", [
+      "-nostdin",
+      "-v",
+      "error",
+      "-i",
+      source,
+      ...rtpOutputs(videoPort, audioPort, 1),
+      "-sdp_file",
+      `${dir}/out.sdp`,
+    ]); // deno-fmt-ignore
+    return await Deno.readTextFile(`${dir}/out.sdp`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** ffmpeg output arguments that copy the first video and audio stream to RTP. */
+export function rtpOutputs(videoPort: number, audioPort: number, frames?: number): string[] {
+  const limit = frames ? ["-frames", String(frames)] : [];
+  return [
+    "-map",
+    "0:v:0",
+    "-c",
+    "copy",
+    ...limit,
+    "-payload_type",
+    "96",
+    "-ssrc",
+    "1111",
+    "-f",
+    "rtp",
+    `rtp://127.0.0.1:${videoPort}?rtcpport=${videoPort + 1}&pkt_size=1200`,
+    "-map",
+    "0:a:0",
+    "-c",
+    "copy",
+    ...limit,
+    "-payload_type",
+    "97",
+    "-ssrc",
+    "2222",
+    "-f",
+    "rtp",
+    `rtp://127.0.0.1:${audioPort}?rtcpport=${audioPort + 1}&pkt_size=1200`,
+  ]; // deno-fmt-ignore
+}
+
+/** Sends `source` in real time as RTP; resolves when ffmpeg has sent everything. */
+export async function sendRtp(source: string, videoPort: number, audioPort: number): Promise<void> {
+  await run("ffmpeg", [
+    "-nostdin",
+    "-v",
+    "error",
+    "-re",
+    "-i",
+    source,
+    ...rtpOutputs(videoPort, audioPort),
+  ]);
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs the recorder program (`main.ts`) as a child process, as users and supervisors do, and
+ * watches its structured log.
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** One JSON log line of the recorder. */
+export type LogLine = Record<string, unknown> & { message: string; level: string };
+
+/** A running recorder process. */
+export class RecorderProcess {
+  readonly lines: LogLine[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #waiters: { test: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+  readonly status: Promise<Deno.CommandStatus>;
+  #stderrText = "";
+
+  constructor(configPath: string, env: Record<string, string> = {}) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "-c", configPath],
+      env: { NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.status = this.#child.status;
+    this.#read();
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoderStream();
+    let pending = "";
+    for await (const chunk of this.#child.stderr.pipeThrough(decoder)) {
+      this.#stderrText += chunk;
+      pending += chunk;
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const text = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        let line: LogLine;
+        try {
+          line = JSON.parse(text);
+        } catch {
+          line = { message: text, level: "raw" };
+        }
+        this.lines.push(line);
+        for (let i = this.#waiters.length - 1; i >= 0; i--) {
+          if (this.#waiters[i].test(line)) this.#waiters.splice(i, 1)[0].resolve(line);
+        }
+      }
+    }
+  }
+
+  /** All stderr output so far. */
+  get stderr(): string {
+    return this.#stderrText;
+  }
+
+  /** Resolves with the first log line (past or future) whose message is `message`. */
+  waitFor(
+    message: string,
+    filter: (line: LogLine) => boolean = () => true,
+    timeoutMs = 20_000,
+  ): Promise<LogLine> {
+    const test = (line: LogLine) => line.message === message && filter(line);
+    const seen = this.lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new Error(`No log line "${message}" within ${timeoutMs} ms. Log:\n${this.#stderrText}`),
+        );
+      }, timeoutMs);
+      this.#waiters.push({
+        test,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+      this.status.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`Recorder exited before "${message}". Log:\n${this.#stderrText}`));
+      });
+    });
+  }
+
+  /** Sends `signal` and resolves with the exit status. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    return await this.status;
+  }
+}
