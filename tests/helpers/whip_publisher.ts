@@ -1,0 +1,237 @@
+/**
+ * A WHIP publisher (RFC 9725 client) for tests: werift as the offerer, real H264 and Opus from
+ * ffmpeg (`testsrc` and `sine`), forwarded packet by packet from ffmpeg's RTP output on loopback
+ * into werift's senders. Everything stays on 127.0.0.1.
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { RTCPeerConnection, useH264, useOPUS, useSdesMid } from "werift";
+import { disableDefaultStun } from "../../lib/ingest/whip.ts";
+
+/** Options of {@linkcode publishWhip}. */
+export interface PublishWhipOptions {
+  /** Seconds of media ffmpeg generates (in real time). */
+  readonly durationSec: number;
+  /** Publish video (H264 320x240, 30 fps, a keyframe a second). @default true */
+  readonly video?: boolean;
+  /** Publish audio (Opus, 440 Hz sine, 20 ms packets). @default true */
+  readonly audio?: boolean;
+  /** Milliseconds to wait for the connection before giving up. @default 10000 */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A running publisher; its counters grow as ffmpeg's packets are forwarded. */
+export interface WhipPublisher {
+  /** The session URL from the 201 response's Location header. */
+  readonly location: string;
+  readonly offerSdp: string;
+  readonly answerSdp: string;
+  readonly peerConnection: RTCPeerConnection;
+  /** RTP packets forwarded into werift, per kind. */
+  readonly videoPackets: number;
+  readonly audioPackets: number;
+  /** Video frames sent (RTP marker bits); each audio packet is one Opus frame. */
+  readonly videoFrames: number;
+  /** RTCP PLIs werift's video sender received from the server. */
+  readonly pliReceived: number;
+  /** Resolves when ffmpeg has finished (after `durationSec`) and its packets are forwarded. */
+  readonly done: Promise<void>;
+  /** Stops ffmpeg, sends DELETE to the session URL and closes the peer connection. */
+  stop(): Promise<void>;
+}
+
+const VIDEO_PT = 96;
+const AUDIO_PT = 111;
+
+/**
+ * Publishes to the WHIP endpoint `url` until `durationSec` of media is sent or `stop()` is
+ * called. Rejects when the endpoint does not answer 201 with a Location, or when ICE and DTLS
+ * do not connect in time.
+ */
+export async function publishWhip(
+  url: string,
+  options: PublishWhipOptions,
+): Promise<WhipPublisher> {
+  const wantVideo = options.video ?? true;
+  const wantAudio = options.audio ?? true;
+  const pc = new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    bundlePolicy: "max-bundle",
+    codecs: {
+      video: [useH264({ payloadType: VIDEO_PT })],
+      audio: [useOPUS({ payloadType: AUDIO_PT })],
+    },
+    headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+  });
+  disableDefaultStun(pc);
+  const video = wantVideo ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
+  const audio = wantAudio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
+  const counts = { videoPackets: 0, audioPackets: 0, videoFrames: 0, pliReceived: 0 };
+  video?.sender.onPictureLossIndication.subscribe(() => counts.pliReceived++);
+
+  let location = "";
+  let answerSdp = "";
+  let offerSdp = "";
+  try {
+    await pc.setLocalDescription(await pc.createOffer());
+    offerSdp = pc.localDescription!.sdp;
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/sdp" },
+      body: offerSdp,
+    });
+    answerSdp = await response.text();
+    if (response.status !== 201) {
+      throw new Error(`WHIP POST answered ${response.status}: ${answerSdp}`);
+    }
+    const header = response.headers.get("location");
+    if (!header) throw new Error("WHIP POST answered 201 without a Location header");
+    location = new URL(header, url).href;
+    await pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
+    await connected(pc, options.connectTimeoutMs ?? 10000);
+  } catch (error) {
+    await pc.close().catch(() => {});
+    throw error;
+  }
+
+  const sockets: Deno.DatagramConn[] = [];
+  const forward = async (
+    socket: Deno.DatagramConn,
+    send: (packet: Uint8Array) => void,
+  ): Promise<void> => {
+    try {
+      for await (const [packet] of socket) {
+        const type = packet[1] & 0x7f;
+        // ffmpeg's RTCP (sent to this same port, see rtcpport) is not forwarded: werift makes its own.
+        if (packet.length < 12 || (type >= 72 && type <= 76)) continue;
+        send(packet);
+      }
+    } catch {
+      // The socket was closed.
+    }
+  };
+  const open = () => {
+    const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    sockets.push(socket);
+    return socket;
+  };
+  const args = ["-hide_banner", "-loglevel", "error", "-nostdin"];
+  const outputs: string[] = [];
+  const loops: Promise<void>[] = [];
+  const duration = String(options.durationSec);
+  if (video) {
+    const socket = open();
+    const port = (socket.addr as Deno.NetAddr).port;
+    args.push("-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30");
+    outputs.push(
+      ...["-map", `${0}:v`, "-t", duration, "-c:v", "libx264", "-profile:v", "baseline"],
+      ...["-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-tune", "zerolatency"],
+      ...["-payload_type", String(VIDEO_PT), "-pkt_size", "1200", "-f", "rtp"],
+      `rtp://127.0.0.1:${port}?rtcpport=${port}`,
+    );
+    loops.push(forward(socket, (packet) => {
+      counts.videoPackets++;
+      if (packet[1] & 0x80) counts.videoFrames++;
+      video.sender.sendRtp(Buffer.from(packet)).catch(() => {});
+    }));
+  }
+  if (audio) {
+    const socket = open();
+    const port = (socket.addr as Deno.NetAddr).port;
+    const input = video ? 1 : 0;
+    args.push("-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
+    outputs.push(
+      ...["-map", `${input}:a`, "-t", duration, "-c:a", "libopus", "-ac", "2"],
+      ...["-frame_duration", "20", "-payload_type", String(AUDIO_PT), "-f", "rtp"],
+      `rtp://127.0.0.1:${port}?rtcpport=${port}`,
+    );
+    loops.push(forward(socket, (packet) => {
+      counts.audioPackets++;
+      audio.sender.sendRtp(Buffer.from(packet)).catch(() => {});
+    }));
+  }
+  const ffmpeg = new Deno.Command("ffmpeg", {
+    args: [...args, ...outputs],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = ffmpeg.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => console.error(`ffmpeg: ${chunk.trimEnd()}`) }),
+  ).catch(() => {});
+  let exited = false;
+  const done = ffmpeg.status.then(async () => {
+    exited = true;
+    await stderr;
+    // Let the last packets through the sockets before closing them.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const socket of sockets) socket.close();
+    await Promise.all(loops);
+  });
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      if (!exited) {
+        try {
+          ffmpeg.kill("SIGTERM");
+        } catch {
+          // Already exited.
+        }
+      }
+      await done;
+      try {
+        const response = await fetch(location, { method: "DELETE" });
+        await response.body?.cancel();
+      } catch {
+        // The server is gone: nothing to delete.
+      }
+      await pc.close().catch(() => {});
+    })();
+
+  return {
+    location,
+    offerSdp,
+    answerSdp,
+    peerConnection: pc,
+    get videoPackets() {
+      return counts.videoPackets;
+    },
+    get audioPackets() {
+      return counts.audioPackets;
+    },
+    get videoFrames() {
+      return counts.videoFrames;
+    },
+    get pliReceived() {
+      return counts.pliReceived;
+    },
+    done,
+    stop,
+  };
+}
+
+function connected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (pc.connectionState === "connected") return resolve();
+    const timer = setTimeout(() => {
+      subscription.unSubscribe();
+      reject(new Error(`WHIP publisher did not connect within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const subscription = pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(timer);
+        subscription.unSubscribe();
+        resolve();
+      } else if (state === "failed" || state === "closed") {
+        clearTimeout(timer);
+        subscription.unSubscribe();
+        reject(new Error(`WHIP publisher connection ${state}`));
+      }
+    });
+  });
+}
