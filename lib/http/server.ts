@@ -9,7 +9,6 @@ import type { Logger } from "../log.ts";
 import type { Recorder } from "../recorder.ts";
 import { isValidStreamName } from "../storage/key.ts";
 import type { IngestSession } from "../types.ts";
-import { WhipOfferError } from "../ingest/whip.ts";
 
 /** The WHIP answerer: an SDP offer in, an SDP answer and the session out. */
 export type WhipAnswerer = (
@@ -96,7 +95,8 @@ export function startHttpServer(deps: HttpServerDeps): Promise<Deno.HttpServer<D
       answer = await deps.acceptWhip(stream, new TextDecoder().decode(body));
     } catch (error) {
       log.warn("WHIP offer rejected", { stream, error });
-      const status = error instanceof WhipOfferError ? error.status : 400;
+      // The answerer marks offers with no codec we record as 406 (RFC 9725 §4.2).
+      const status = (error as { status?: number }).status === 406 ? 406 : 400;
       return text(status, `Bad SDP offer: ${(error as Error).message}`);
     }
     const id = crypto.randomUUID();
