@@ -1,0 +1,23 @@
+/**
+ * RTP in: packet and RTCP parsing, reordering, H264 and Opus depacketizing, capture clock.
+ * @module
+ */
+
+export { isRtcp, parseRtp } from "./packet.ts";
+export { parseRtcp, parseSenderReports, pliPacket, type RtcpInfo } from "./rtcp.ts";
+export { TimestampUnwrapper } from "./timestamp.ts";
+export { ReorderBuffer, type ReorderOptions, type ReorderStats, ReorderStream } from "./reorder.ts";
+export {
+  type DepacketizerStats,
+  type H264AccessUnit,
+  H264Depacketizer,
+  type H264DepacketizerOptions,
+  parseSpropParameterSets,
+} from "./h264.ts";
+export { OpusDepacketizer, type OpusFrame } from "./opus.ts";
+export { CaptureClock } from "./clock.ts";
+export {
+  type DepacketizeOptions,
+  type DepacketizeStats,
+  DepacketizeStream,
+} from "./depacketize_stream.ts";
