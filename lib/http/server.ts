@@ -167,7 +167,7 @@ function text(status: number, body: string, headers: Record<string, string> = {}
 
 /** Waits for `promise`, at most `ms` milliseconds. */
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
   clearTimeout(timer);
 }
