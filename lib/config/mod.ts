@@ -68,6 +68,18 @@ export interface RecorderConfig {
   readonly maxRecordingSeconds: number;
   /** `node_alias`: this node's name towards Liveman. */
   readonly nodeAlias?: string;
+  /**
+   * `state_dir`: local directory for the upload spool (s3, oss) and the Liveman outbox; keep it
+   * on persistent disk. @default {"./.live777-recorder"}
+   */
+  readonly stateDir: string;
+  /** `spool_max_bytes`: most bytes the upload spool may hold, integer > 0. @default {1 GiB} */
+  readonly spoolMaxBytes: number;
+  /**
+   * `ice_host_addresses`: the addresses WHIP answers offer as ICE host candidates; empty means
+   * every interface's. @default {[]}
+   */
+  readonly iceHostAddresses: readonly string[];
   /** `[recorder.storage]`. @default {{ type: "fs", root: "./records" }} */
   readonly storage: StorageConfig;
   /** `[recorder.liveman]`; absent means local-only mode. */
@@ -130,6 +142,9 @@ export interface LivemanConfig {
   /** Bearer token sent with each report. */
   readonly token?: string;
 }
+
+const DEFAULT_STATE_DIR = "./.live777-recorder";
+const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
 
 const LOG_LEVELS: readonly LogLevel[] = ["off", "error", "warn", "info", "debug", "trace"];
 
@@ -524,6 +539,9 @@ function readRecorder(section: Section | undefined): RecorderConfig {
       segmentDuration: 2,
       idleTimeout: 5,
       maxRecordingSeconds: 86400,
+      stateDir: DEFAULT_STATE_DIR,
+      spoolMaxBytes: DEFAULT_SPOOL_MAX_BYTES,
+      iceHostAddresses: [],
       storage: readStorage(undefined),
     };
   }
@@ -533,6 +551,9 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     "idle_timeout",
     "max_recording_seconds",
     "node_alias",
+    "state_dir",
+    "spool_max_bytes",
+    "ice_host_addresses",
     "storage",
     "liveman",
   ]);
@@ -569,12 +590,26 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     );
   }
   const nodeAlias = section.nonEmpty("node_alias");
+  const spoolMaxBytes = section.number("spool_max_bytes", DEFAULT_SPOOL_MAX_BYTES, true);
+  if (spoolMaxBytes <= 0) {
+    throw section.error(section.key("spool_max_bytes"), `Must be > 0, got ${spoolMaxBytes}`);
+  }
+  const iceHostAddresses = (section.array("ice_host_addresses") ?? []).map((address, i) => {
+    const key = `${section.key("ice_host_addresses")}[${i}]`;
+    if (typeof address !== "string" || !/^[0-9a-fA-F.:]+$/.test(address)) {
+      throw section.error(key, `Expected an IP address, got ${describe(address, false)}`);
+    }
+    return address;
+  });
   return {
     autoStreams,
     segmentDuration,
     idleTimeout,
     maxRecordingSeconds,
     nodeAlias,
+    stateDir: section.nonEmpty("state_dir") ?? DEFAULT_STATE_DIR,
+    spoolMaxBytes,
+    iceHostAddresses,
     storage: readStorage(section.section("storage")),
     liveman: readLiveman(section.section("liveman"), nodeAlias),
   };
