@@ -14,6 +14,8 @@ import { startHttpServer } from "./lib/http/server.ts";
 import { acceptWhipOffer } from "./lib/ingest/whip.ts";
 import { runRtpSource } from "./lib/ingest/rtp_source.ts";
 import { segmentLogSink } from "./lib/liveman/log_sink.ts";
+import { LivemanReporter } from "./lib/liveman/reporter.ts";
+import { join } from "node:path";
 import { log, setLogLevel } from "./lib/log.ts";
 import { Recorder } from "./lib/recorder.ts";
 import { createStorage } from "./lib/storage/mod.ts";
@@ -65,11 +67,26 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const { recorder: recorderConfig } = config;
-  if (!recorderConfig.liveman) log.info("No [recorder.liveman]: local-only mode");
+  let reporter: LivemanReporter | undefined;
+  if (recorderConfig.liveman) {
+    const { liveman } = recorderConfig;
+    reporter = await LivemanReporter.start({
+      url: liveman.url,
+      nodeAlias: liveman.nodeAlias ?? Deno.hostname(),
+      retryAttempts: liveman.retryAttempts,
+      reportTimeoutSec: liveman.reportTimeout,
+      token: liveman.token,
+      outboxDir: join(recorderConfig.stateDir, "liveman-outbox"),
+      log: log.child({ component: "liveman" }),
+    });
+    log.info("Reporting segments to Liveman", { url: liveman.url });
+  } else {
+    log.info("No [recorder.liveman]: local-only mode");
+  }
   const recorder = new Recorder({
     storage,
     segmentDurationSec: recorderConfig.segmentDuration,
-    events: (stream) => segmentLogSink(log.child({ stream })),
+    events: (stream) => reporter?.sink() ?? segmentLogSink(log.child({ stream })),
     log,
   });
   const shouldRecord = (stream: string) => matchesAny(recorderConfig.autoStreams, stream);
@@ -116,7 +133,13 @@ export async function main(args: string[]): Promise<number> {
       cors: config.http.cors,
       recorder,
       shouldRecord,
-      acceptWhip: (stream, offer) => acceptWhipOffer(stream, offer, { signal: shutdown.signal }),
+      acceptWhip: (stream, offer) =>
+        acceptWhipOffer(stream, offer, {
+          signal: shutdown.signal,
+          hostAddresses: recorderConfig.iceHostAddresses.length > 0
+            ? recorderConfig.iceHostAddresses
+            : undefined,
+        }),
       log,
       signal: shutdown.signal,
     });
@@ -136,6 +159,7 @@ export async function main(args: string[]): Promise<number> {
   shutdown.abort();
   await recorder.stopAll();
   await Promise.allSettled(sources);
+  await reporter?.close();
   await storage.close();
   log.info("Stopped");
   return 0;

@@ -32,6 +32,7 @@ listen = "127.0.0.1:${freeTcpPort()}"
 auto_streams = ["cam?"]
 segment_duration = 1
 idle_timeout = 1
+state_dir = "${dir}/state"
 [recorder.storage]
 type = "fs"
 root = "${dir}/records"

@@ -17,6 +17,8 @@ urls = ["stun:stun.example.invalid:3478"]
 [recorder]
 auto_streams = ["web-*"]
 segment_duration = 1
+ice_host_addresses = ["127.0.0.1"]
+state_dir = "${dir}/state"
 [recorder.storage]
 type = "fs"
 root = "${dir}/records"
