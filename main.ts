@@ -128,7 +128,7 @@ export async function main(args: string[]): Promise<number> {
         sources.push(handle.done);
       }
     }
-    const server = await startHttpServer({
+    const server = startHttpServer({
       listen: config.http.listen,
       cors: config.http.cors,
       recorder,

@@ -31,8 +31,8 @@ export interface HttpServerDeps {
   readonly maxSdpBytes?: number;
 }
 
-/** Starts the server; resolves with its bound address once it listens. */
-export function startHttpServer(deps: HttpServerDeps): Promise<Deno.HttpServer<Deno.NetAddr>> {
+/** Starts the server (listening when this returns). */
+export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = parseListen(deps.listen);
   const sessions = new Map<string, IngestSession>();
   const maxSdpBytes = deps.maxSdpBytes ?? 65536;
@@ -118,37 +118,27 @@ export function startHttpServer(deps: HttpServerDeps): Promise<Deno.HttpServer<D
     });
   };
 
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname,
-        port,
-        signal: deps.signal,
-        onListen: () => resolve(server),
-        onError: (error) => {
-          log.error("HTTP handler failed", { error });
-          return text(500, "Internal error");
-        },
-      }, async (request) => {
-        const response = await handle(request);
-        if (deps.cors) {
-          response.headers.set("Access-Control-Allow-Origin", "*");
-          response.headers.set("Access-Control-Allow-Methods", "GET, POST, DELETE, PATCH, OPTIONS");
-          response.headers.set(
-            "Access-Control-Allow-Headers",
-            "Content-Type, Authorization, If-Match",
-          );
-          response.headers.set(
-            "Access-Control-Expose-Headers",
-            "Location, Link, Accept-Post, ETag",
-          );
-        }
-        return response;
-      });
-    } catch (error) {
-      reject(error);
+  // Deno.serve binds synchronously: a port in use throws here, before anything else starts.
+  const server = Deno.serve({
+    hostname,
+    port,
+    signal: deps.signal,
+    onListen: () => {},
+    onError: (error) => {
+      log.error("HTTP handler failed", { error });
+      return text(500, "Internal error");
+    },
+  }, async (request) => {
+    const response = await handle(request);
+    if (deps.cors) {
+      response.headers.set("Access-Control-Allow-Origin", "*");
+      response.headers.set("Access-Control-Allow-Methods", "GET, POST, DELETE, PATCH, OPTIONS");
+      response.headers.set("Access-Control-Allow-Headers", "Content-Type, Authorization, If-Match");
+      response.headers.set("Access-Control-Expose-Headers", "Location, Link, Accept-Post, ETag");
     }
+    return response;
   });
+  return server;
 }
 
 /** Splits "host:port", "[v6]:port" or ":port" (all interfaces). */

@@ -4,6 +4,7 @@ import {
   freeUdpPortPair,
   makeSource,
   probeFrames,
+  type ProbePacket,
   probePackets,
   rtpSdp,
   sendRtp,
@@ -68,20 +69,35 @@ url = "file://${dir}/cam1.sdp"
       assert(dts[i] > dts[i - 1], `${kind} dts increases at ${i}`);
     }
   }
-  const span = (kind: string) => {
-    const own = packets.filter((p) => p.codecType === kind);
-    return { start: own[0].ptsTime, end: own.at(-1)!.ptsTime + own.at(-1)!.durationTime };
-  };
-  const video = span("video");
-  const audio = span("audio");
+  const sourcePackets = await probePackets(source);
+  const video = span(packets, "video");
+  const audio = span(packets, "audio");
+  const sourceVideo = span(sourcePackets, "video");
   assert(
     Math.abs(video.start - audio.start) <= 0.05,
     `starts align: ${video.start} ${audio.start}`,
   );
-  assert(Math.abs(video.end - audio.end) <= 1 / 30 + 0.02, `ends align: ${video.end} ${audio.end}`);
   assert(
-    Math.abs(video.end - video.start - 3) < 0.001,
-    `video lasts 3 s: ${video.end - video.start}`,
+    Math.abs(video.end - audio.end) <= 1 / 30 + 0.021,
+    `ends align: ${video.end} ${audio.end}`,
+  );
+  assert(
+    Math.abs(video.end - video.start - (sourceVideo.end - sourceVideo.start)) < 0.002,
+    `video lasts as long as the source: ${video.end - video.start} ${
+      sourceVideo.end - sourceVideo.start
+    }`,
+  );
+  // Every frame keeps its spacing: recorded pts deltas equal the source's.
+  const deltas = (list: ProbePacket[]) =>
+    list.filter((p) => p.codecType === "video").map((p, i, all) =>
+      i ? p.ptsTime - all[i - 1].ptsTime : 0
+    );
+  const recordedDeltas = deltas(packets);
+  deltas(sourcePackets).forEach((d, i) =>
+    assert(
+      Math.abs(d - recordedDeltas[i]) < 0.0015,
+      `frame ${i} spacing ${recordedDeltas[i]} vs ${d}`,
+    )
   );
 
   // Every video segment starts with a keyframe, and there is one per second of media.
@@ -101,3 +117,11 @@ url = "file://${dir}/cam1.sdp"
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+/** First pts and end (last pts + its duration, or the previous spacing) of one kind of stream. */
+function span(packets: ProbePacket[], kind: string): { start: number; end: number } {
+  const own = packets.filter((p) => p.codecType === kind);
+  const last = own.at(-1)!;
+  const lastDuration = last.durationTime || last.ptsTime - own.at(-2)!.ptsTime;
+  return { start: own[0].ptsTime, end: last.ptsTime + lastDuration };
+}

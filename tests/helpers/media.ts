@@ -77,34 +77,46 @@ export interface ProbeStream {
   height?: number;
 }
 
-/** Decodes every frame (`-count_frames`) of `path` and returns per-stream counts. */
+/**
+ * Decodes every frame (`-count_frames`) of `path` and returns per-stream counts. Each stream is
+ * counted in its own pass: ffmpeg's DASH demuxer stops reading every stream at the first one's
+ * end, which would cut off audio that outlasts the video by a frame.
+ */
 export async function probeFrames(path: string): Promise<ProbeStream[]> {
-  const out = await run("ffprobe", [
-    "-v",
-    "error",
-    "-count_frames",
-    "-show_entries",
-    "stream=codec_type,codec_name,nb_read_frames,width,height",
-    "-of",
-    "json",
-    path,
-  ], { timeoutMs: 60_000 }); // deno-fmt-ignore
-  const json = JSON.parse(out) as {
-    streams: {
-      codec_type: "video" | "audio";
-      codec_name: string;
-      nb_read_frames: string;
-      width?: number;
-      height?: number;
-    }[];
-  };
-  return json.streams.map((s) => ({
-    codecType: s.codec_type,
-    codecName: s.codec_name,
-    frames: Number(s.nb_read_frames),
-    width: s.width,
-    height: s.height,
-  }));
+  const streams: ProbeStream[] = [];
+  for (const type of ["v", "a"]) {
+    const out = await run("ffprobe", [
+      "-v",
+      "error",
+      "-count_frames",
+      "-select_streams",
+      type,
+      "-show_entries",
+      "stream=codec_type,codec_name,nb_read_frames,width,height",
+      "-of",
+      "json",
+      path,
+    ], { timeoutMs: 60_000 }); // deno-fmt-ignore
+    const json = JSON.parse(out) as {
+      streams: {
+        codec_type: "video" | "audio";
+        codec_name: string;
+        nb_read_frames: string;
+        width?: number;
+        height?: number;
+      }[];
+    };
+    for (const s of json.streams) {
+      streams.push({
+        codecType: s.codec_type,
+        codecName: s.codec_name,
+        frames: Number(s.nb_read_frames),
+        width: s.width,
+        height: s.height,
+      });
+    }
+  }
+  return streams;
 }
 
 /** A packet as ffprobe sees it. */
