@@ -1,0 +1,44 @@
+/**
+ * live777-recorder as a library: the configuration loader, the pipeline and its stages, and
+ * the storage interface with its backends. `main.ts` is the program built from these.
+ * @module
+ */
+
+export type {
+  Codec,
+  Frame,
+  IngestSession,
+  IngestTrack,
+  RtpPacket,
+  Segment,
+  SegmentEvent,
+  SenderReport,
+  Storage,
+  TrackInfo,
+  TrackKind,
+} from "./lib/types.ts";
+export { ConfigError, ProtocolError, StorageError } from "./lib/errors.ts";
+export {
+  type Config,
+  loadConfig,
+  parseConfig,
+  type RecorderConfig,
+  type StorageConfig,
+} from "./lib/config/mod.ts";
+export { globToRegExp, matchesAny } from "./lib/config/glob.ts";
+export { recordStream, type RecordDeps } from "./lib/pipeline.ts";
+export { Recorder } from "./lib/recorder.ts";
+export { acceptWhipOffer } from "./lib/ingest/whip.ts";
+export { runRtpSource } from "./lib/ingest/rtp_source.ts";
+export { parseSdp } from "./lib/ingest/sdp.ts";
+export { ReorderBuffer, ReorderStream } from "./lib/rtp/reorder.ts";
+export { DepacketizeStream } from "./lib/rtp/depacketize_stream.ts";
+export { Fmp4SegmentStream, type Fmp4SegmentOptions } from "./lib/fmp4/segment_stream.ts";
+export { audioInit, videoInit } from "./lib/fmp4/init.ts";
+export { mediaSegment } from "./lib/fmp4/fragment.ts";
+export { renderMpd } from "./lib/dash/mpd.ts";
+export { ManifestSink } from "./lib/dash/manifest_sink.ts";
+export { createStorage, FsStorage, storeStream } from "./lib/storage/mod.ts";
+export type { ObjectStore } from "./lib/storage/object_store.ts";
+export { LivemanReporter } from "./lib/liveman/reporter.ts";
+export { startHttpServer } from "./lib/http/server.ts";
