@@ -2,6 +2,7 @@
 # The test command: installs what the tests need when missing (Deno from npm, ffmpeg from
 # Debian), runs the static checks and every test, and ends with one line "N passed, N failed".
 set -uo pipefail
+export NO_COLOR=1
 cd "$(dirname "$0")/.."
 
 DENO_VERSION=2.9.6

@@ -30,7 +30,9 @@ const SYNC_FLAGS = 0x02000000;
 const NON_SYNC_FLAGS = 0x01010000;
 
 /** Writes one media segment. */
-export function mediaSegment({ sequence, baseDecodeTime, samples }: MediaSegmentOptions): Uint8Array {
+export function mediaSegment(
+  { sequence, baseDecodeTime, samples }: MediaSegmentOptions,
+): Uint8Array {
   let payload = 0;
   for (const s of samples) payload += s.data.length;
   const w = new BoxWriter(256 + samples.length * 12 + payload);

@@ -365,7 +365,11 @@ export class Segmenter {
     if (!audio) return void this.#drop();
     if (!audio.started) {
       audio.start(frame);
-      const init = audioInit({ channels: 2, sampleRate: frame.clockRate, timescale: frame.clockRate });
+      const init = audioInit({
+        channels: 2,
+        sampleRate: frame.clockRate,
+        timescale: frame.clockRate,
+      });
       audio.init(init.bytes, init.info, emit);
     }
     const dts = audio.dts(frame);
