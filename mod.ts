@@ -26,14 +26,14 @@ export {
   type StorageConfig,
 } from "./lib/config/mod.ts";
 export { globToRegExp, matchesAny } from "./lib/config/glob.ts";
-export { recordStream, type RecordDeps } from "./lib/pipeline.ts";
+export { type RecordDeps, recordStream } from "./lib/pipeline.ts";
 export { Recorder } from "./lib/recorder.ts";
 export { acceptWhipOffer } from "./lib/ingest/whip.ts";
 export { runRtpSource } from "./lib/ingest/rtp_source.ts";
 export { parseSdp } from "./lib/ingest/sdp.ts";
 export { ReorderBuffer, ReorderStream } from "./lib/rtp/reorder.ts";
 export { DepacketizeStream } from "./lib/rtp/depacketize_stream.ts";
-export { Fmp4SegmentStream, type Fmp4SegmentOptions } from "./lib/fmp4/segment_stream.ts";
+export { type Fmp4SegmentOptions, Fmp4SegmentStream } from "./lib/fmp4/segment_stream.ts";
 export { audioInit, videoInit } from "./lib/fmp4/init.ts";
 export { mediaSegment } from "./lib/fmp4/fragment.ts";
 export { renderMpd } from "./lib/dash/mpd.ts";
