@@ -54,9 +54,12 @@ async function chooseRecordingKey(
   startUs: number,
 ): Promise<string> {
   const day = dayKey(stream, startUs / 1000);
-  const taken = (key: string) =>
-    Promise.all([storage.exists(`${key}/manifest.mpd`), storage.exists(`${key}/init.m4s`)])
-      .then(([a, b]) => a || b);
+  const taken = async (key: string) =>
+    (await Promise.all(
+      ["manifest.mpd", "init.m4s", "audio_init.m4s"].map((name) =>
+        storage.exists(`${key}/${name}`)
+      ),
+    )).some(Boolean);
   if (!(await taken(day))) return day;
   const base = `${day}/${Math.floor(startUs / 1e6)}`;
   let key = base;
