@@ -1,13 +1,13 @@
 /**
- * Local file system storage. Each write goes to a temporary file in the target directory, is
- * fsynced, then renamed into place, so a reader never sees half a segment and a crash leaves
- * either the old object or the new one.
+ * Local file system storage. Each write is atomic and durable ({@linkcode writeAtomic}), so a
+ * reader never sees half a segment and a crash leaves either the old object or the new one.
  * @module
  */
 
 import { dirname, join, resolve } from "node:path";
 import { StorageError } from "../errors.ts";
 import type { Storage } from "../types.ts";
+import { writeAtomic } from "./atomic_write.ts";
 import { checkKey } from "./key.ts";
 
 /** Options of {@linkcode FsStorage}. */
@@ -41,17 +41,8 @@ export class FsStorage implements Storage {
         await Deno.mkdir(dir, { recursive: true });
         this.#dirs.add(dir);
       }
-      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      try {
-        let written = 0;
-        while (written < data.length) written += await file.write(data.subarray(written));
-        await file.sync();
-      } finally {
-        file.close();
-      }
-      await Deno.rename(tmp, path);
+      await writeAtomic(path, tmp, [data]);
     } catch (error) {
-      await Deno.remove(tmp).catch(() => {});
       this.#dirs.delete(dir);
       throw new StorageError(key, `Cannot write ${path}: ${(error as Error).message}`, true, {
         cause: error,

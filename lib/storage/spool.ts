@@ -15,6 +15,7 @@
 import { join, resolve } from "node:path";
 import { StorageError } from "../errors.ts";
 import type { Storage } from "../types.ts";
+import { writeAtomic } from "./atomic_write.ts";
 import { checkKey } from "./key.ts";
 import type { ObjectStore } from "./object_store.ts";
 
@@ -300,25 +301,9 @@ export class SpooledStorage implements Storage {
     this.#wake?.();
   }
 
-  async #write(path: string, header: Uint8Array, data: Uint8Array): Promise<void> {
+  #write(path: string, header: Uint8Array, data: Uint8Array): Promise<void> {
     const tmp = join(this.dir, `.${path.slice(this.dir.length + 1)}.tmp`);
-    try {
-      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      try {
-        for (const part of [header, data]) {
-          let written = 0;
-          while (written < part.length) written += await file.write(part.subarray(written));
-        }
-        await file.sync();
-      } finally {
-        file.close();
-      }
-      await Deno.rename(tmp, path);
-    } catch (error) {
-      await Deno.remove(tmp).catch(() => {});
-      throw error;
-    }
-    await syncDir(this.dir);
+    return writeAtomic(path, tmp, [header, data]);
   }
 
   #enqueue(entry: Entry): void {
@@ -555,20 +540,6 @@ async function readHeader(path: string): Promise<{ key: string; offset: number }
     return undefined;
   } finally {
     file.close();
-  }
-}
-
-/** Makes a rename durable: fsync of the directory (best effort where unsupported). */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Not every platform can open or fsync a directory.
   }
 }
 
