@@ -59,14 +59,8 @@ export async function main(args: string[]): Promise<number> {
     });
   }
 
-  let storage;
-  try {
-    storage = createStorage(config.recorder.storage, config.file);
-  } catch (error) {
-    console.error(`Configuration error: ${(error as Error).message}`);
-    return 2;
-  }
   const { recorder: recorderConfig } = config;
+  const storage = createStorage(recorderConfig, { log: log.child({ component: "storage" }) });
   let reporter: LivemanReporter | undefined;
   if (recorderConfig.liveman) {
     const { liveman } = recorderConfig;
@@ -102,6 +96,7 @@ export async function main(args: string[]): Promise<number> {
 
   const sources = [];
   try {
+    await storage.start?.();
     for (const [stream, { sources: configured }] of config.streams) {
       for (const source of configured) {
         const sdp = await Deno.readTextFile(source.sdpPath);

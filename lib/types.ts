@@ -69,6 +69,11 @@ export interface Segment {
   readonly track: TrackKind;
   /** File name inside the recording directory, e.g. "seg_0001.m4s" or "audio_init.m4s". */
   readonly name: string;
+  /**
+   * File name of the init segment this segment plays with, e.g. "init.m4s" or, after an SPS
+   * change, "init_2.m4s"; an init segment names itself. The segmenter always sets it.
+   */
+  readonly initName?: string;
   /** 1-based media segment number, aligned between video and audio; 0 for init segments. */
   readonly sequence: number;
   readonly info: TrackInfo;
@@ -109,6 +114,8 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   /** Keys under `prefix` (recursive), sorted. */
   list(prefix: string): Promise<string[]>;
+  /** Resumes work an earlier run left (uploads waiting in a spool); optional. */
+  start?(): Promise<void>;
   /** Completes pending work (uploads, spool) and releases resources. */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need when missing (Deno from npm, ffmpeg from
-# Debian), runs the static checks and every test, and ends with one line "N passed, N failed".
+# The test command: installs what the tests need when missing (Deno from npm; ffmpeg, Ceph's
+# RADOS Gateway and PostgreSQL from Debian), runs the static checks and every test, and ends with
+# one line "N passed, N failed".
 set -uo pipefail
 export NO_COLOR=1
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ fi
 need_apt=()
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
+for tool in radosgw ceph-mon ceph-osd; do command -v $tool >/dev/null || need_apt+=("$tool"); done
+command -v ceph >/dev/null || need_apt+=(ceph-common)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]} (apt-get)" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -1,27 +1,65 @@
 /**
- * Storage backends behind one interface, chosen by `[recorder.storage] type`.
+ * Storage backends behind one interface, chosen by `[recorder.storage] type`. Object stores (s3,
+ * oss) sit behind a local durable spool, so a slow or unreachable store never blocks ingest.
  * @module
  */
 
-import type { StorageConfig } from "../config/mod.ts";
-import { ConfigError } from "../errors.ts";
+import { join } from "node:path";
+import type { RecorderConfig } from "../config/mod.ts";
+import type { Logger } from "../log.ts";
 import type { Storage } from "../types.ts";
 import { FsStorage } from "./fs.ts";
+import type { ObjectStore } from "./object_store.ts";
+import { S3ObjectStore } from "./s3.ts";
+import { SpooledStorage } from "./spool.ts";
 
 export { FsStorage } from "./fs.ts";
+export { S3ObjectStore } from "./s3.ts";
+export { SpooledStorage } from "./spool.ts";
 export { storeStream } from "./store_stream.ts";
 export { checkKey, dayKey, isValidStreamName } from "./key.ts";
+export type { ObjectStore } from "./object_store.ts";
 
-/** Makes the storage backend `config` describes. */
-export function createStorage(config: StorageConfig, file: string): Storage {
-  switch (config.type) {
-    case "fs":
-      return new FsStorage({ root: config.root });
-    default:
-      throw new ConfigError(
-        file,
-        "recorder.storage.type",
-        `Storage type "${config.type}" is not available in this version yet`,
-      );
-  }
+/** What {@linkcode createStorage} needs besides `[recorder.storage]`. */
+export interface CreateStorageOptions {
+  log: Logger;
+  /**
+   * How long `close()` keeps uploading before it leaves the rest in the spool for the next
+   * start (every object is already durable in the spool).
+   * @default {1500}
+   */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * Makes the storage backend `config.storage` describes; object stores spool under
+ * `<state_dir>/spool/<type>`. Call `start()` on a {@linkcode SpooledStorage} to resume what an
+ * earlier run left (its first `put` does it too).
+ */
+export function createStorage(config: RecorderConfig, options: CreateStorageOptions): Storage {
+  const { storage } = config;
+  if (storage.type === "fs") return new FsStorage({ root: storage.root });
+  const store: ObjectStore = storage.type === "s3"
+    ? new S3ObjectStore({
+      bucket: storage.bucket,
+      root: storage.root,
+      region: storage.region,
+      endpoint: storage.endpoint,
+      accessKeyId: storage.accessKeyId,
+      secretAccessKey: storage.secretAccessKey,
+      sessionToken: storage.sessionToken,
+      disableConfigLoad: storage.disableConfigLoad,
+      enableVirtualHostStyle: storage.enableVirtualHostStyle,
+    })
+    : ossPending();
+  return new SpooledStorage(store, {
+    dir: join(config.stateDir, "spool", storage.type),
+    maxBytes: config.spoolMaxBytes,
+    log: options.log,
+    drainTimeoutMs: options.drainTimeoutMs ?? 1500,
+  });
+}
+
+function ossPending(): never {
+  throw new Error("OSS pending");
 }

@@ -1,55 +1,16 @@
 import { assert, assertEquals } from "../assert.ts";
-import {
-  freeTcpPort,
-  freeUdpPortPair,
-  makeSource,
-  probeFrames,
-  type ProbePacket,
-  probePackets,
-  rtpSdp,
-  sendRtp,
-} from "../helpers/media.ts";
-import { RecorderProcess } from "../helpers/recorder_process.ts";
+import { probeFrames, type ProbePacket, probePackets } from "../helpers/media.ts";
 import { findRecordings } from "../helpers/records.ts";
+import { makeCountedSource, recordWithProgram } from "../helpers/rtp_recording.ts";
 
 Deno.test("RTP from ffmpeg is recorded frame-exact into fMP4 segments and a DASH manifest", async () => {
   const dir = await Deno.makeTempDir({ prefix: "e2e-rtp-" });
-  const source = `${dir}/source.mkv`;
-  await makeSource(source, { seconds: 3, gop: 30 });
-  const sent = await probeFrames(source);
-  const sentVideo = sent.find((s) => s.codecType === "video")!.frames;
-  const sentAudio = sent.find((s) => s.codecType === "audio")!.frames;
+  const sent = await makeCountedSource(dir, 3);
+  const source = sent.path;
+  const sentVideo = sent.videoFrames;
+  const sentAudio = sent.audioFrames;
   assertEquals(sentVideo, 90);
-
-  const videoPort = freeUdpPortPair();
-  const audioPort = freeUdpPortPair();
-  await Deno.writeTextFile(`${dir}/cam1.sdp`, await rtpSdp(source, videoPort, audioPort));
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `
-[http]
-listen = "127.0.0.1:${freeTcpPort()}"
-[recorder]
-auto_streams = ["cam?"]
-segment_duration = 1
-idle_timeout = 1
-state_dir = "${dir}/state"
-[recorder.storage]
-type = "fs"
-root = "${dir}/records"
-[[stream.cam1.sources]]
-url = "file://${dir}/cam1.sdp"
-`,
-  );
-  const recorder = new RecorderProcess(`${dir}/live777.toml`);
-  try {
-    await recorder.waitFor("RTP source listening");
-    await sendRtp(source, videoPort, audioPort);
-    await recorder.waitFor("Recording finished", undefined, 10_000);
-  } finally {
-    const status = await recorder.stop("SIGTERM");
-    assertEquals(status.code, 0, recorder.stderr);
-  }
+  await recordWithProgram(dir, sent, `type = "fs"\nroot = "${dir}/records"`);
 
   const [recording] = await findRecordings(`${dir}/records`, "cam1");
   assert(recording, "a recording directory under records/cam1/YYYY/MM/DD");

@@ -19,6 +19,10 @@ export interface Ceph {
   readonly dnsName: string;
   /** Key of the STS signing secret (rgw_sts_key), for GetSessionToken. */
   readonly dir: string;
+  /** Stops radosgw alone (the cluster keeps the data): the store is unreachable. */
+  stopGateway(): Promise<void>;
+  /** Starts radosgw again on the same port; resolves once it answers. */
+  startGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,19 +109,20 @@ export async function startCeph(): Promise<Ceph> {
   await ensureCephInstalled();
   const dir = await Deno.makeTempDir({ prefix: "ceph-test-" });
   const daemons: Deno.ChildProcess[] = [];
-  const stop = async () => {
-    for (const daemon of daemons.reverse()) {
+  const kill = async (daemon: Deno.ChildProcess) => {
+    try {
+      daemon.kill("SIGTERM");
+    } catch { /* already gone */ }
+    const timer = setTimeout(() => {
       try {
-        daemon.kill("SIGTERM");
+        daemon.kill("SIGKILL");
       } catch { /* already gone */ }
-      const timer = setTimeout(() => {
-        try {
-          daemon.kill("SIGKILL");
-        } catch { /* already gone */ }
-      }, 3000);
-      await daemon.status;
-      clearTimeout(timer);
-    }
+    }, 3000);
+    await daemon.status;
+    clearTimeout(timer);
+  };
+  const stop = async () => {
+    for (const daemon of daemons.reverse()) await kill(daemon);
     daemons.length = 0;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
@@ -223,7 +228,7 @@ rgw_sts_key = ${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}
       .trim();
     await run("ceph-osd", [...c, "-i", osdId, "--mkfs", "--osd-uuid", osdUuid]);
     spawn("ceph-osd", ["-i", osdId]);
-    const rgw = spawn("radosgw", ["-n", "client.rgw"]);
+    let rgw = spawn("radosgw", ["-n", "client.rgw"]);
     const accessKeyId = `TEST${crypto.randomUUID().replaceAll("-", "").slice(0, 16).toUpperCase()}`;
     const secretAccessKey = crypto.randomUUID().replaceAll("-", "") +
       crypto.randomUUID().replaceAll("-", "").slice(0, 8);
@@ -263,6 +268,14 @@ rgw_sts_key = ${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}
       secretAccessKey,
       dnsName: "s3.localhost",
       dir,
+      stopGateway: async () => {
+        daemons.splice(daemons.indexOf(rgw), 1);
+        await kill(rgw);
+      },
+      startGateway: async () => {
+        rgw = spawn("radosgw", ["-n", "client.rgw"]);
+        await waitForHttp(endpoint, 60_000, rgw);
+      },
       stop,
     };
   } catch (error) {
