@@ -6,7 +6,7 @@
  */
 
 import type { SegmentEvent, Storage, TrackInfo, TrackKind } from "../types.ts";
-import { type ManifestTrack, renderMpd, type TimelineEntry } from "./mpd.ts";
+import { renderMpd, type TimelineEntry } from "./mpd.ts";
 
 /** Options of {@linkcode ManifestSink}. */
 export interface ManifestSinkOptions {
@@ -25,52 +25,83 @@ interface TrackState {
   bytes: number;
 }
 
+interface PeriodState {
+  /** Sequence number of its first media segment; undefined until one arrives. */
+  firstSequence?: number;
+  /** The track whose new init segment started the Period: its next segment is the first. */
+  trigger?: TrackKind;
+  tracks: Map<TrackKind, TrackState>;
+}
+
 /** A WritableStream of {@linkcode SegmentEvent}s that writes the recording's MPD. */
 export class ManifestSink extends WritableStream<SegmentEvent> {
   constructor(storage: Storage, options: ManifestSinkOptions = {}) {
     const segmentDurationSec = options.segmentDurationSec ?? 2;
     const now = options.now ?? Date.now;
-    const tracks = new Map<TrackKind, TrackState>();
+    const periods: PeriodState[] = [];
     let recordingKey: string | undefined;
     let recordingStartUs = 0;
 
     const write = (live: boolean) => {
       if (recordingKey === undefined) return Promise.resolve();
-      const ordered = [tracks.get("video"), tracks.get("audio")].filter(
-        (t): t is TrackState => t !== undefined && t.entries.length > 0,
-      ) as ManifestTrack[];
-      if (ordered.length === 0) return Promise.resolve();
+      const rendered = periods.map((period) => ({
+        tracks: [period.tracks.get("video"), period.tracks.get("audio")].filter(
+          (t): t is TrackState => t !== undefined,
+        ),
+      }));
+      if (!rendered.some((p) => p.tracks.some((t) => t.entries.length > 0))) {
+        return Promise.resolve();
+      }
       const xml = renderMpd({
         recordingStartUs,
         live,
         nowMs: now(),
         segmentDurationSec,
-        tracks: ordered,
+        periods: rendered,
       });
       return storage.put(`${recordingKey}/manifest.mpd`, new TextEncoder().encode(xml));
     };
+
+    const trackState = (segment: SegmentEvent["segment"]): TrackState => ({
+      info: segment.info,
+      initName: segment.name,
+      mediaPrefix: segment.track === "video" ? "seg_" : "audio_seg_",
+      startNumber: 0,
+      entries: [],
+      bytes: 0,
+    });
 
     super({
       write(event) {
         recordingKey = event.recordingKey;
         recordingStartUs = event.recordingStartUs;
         const { segment } = event;
+        const current = periods.at(-1);
         if (segment.kind === "init") {
-          const existing = tracks.get(segment.track);
-          if (existing) existing.info = segment.info;
-          else {
-            tracks.set(segment.track, {
-              info: segment.info,
-              initName: segment.name,
-              mediaPrefix: segment.track === "video" ? "seg_" : "audio_seg_",
-              startNumber: 0,
-              entries: [],
-              bytes: 0,
-            });
+          const existing = current?.tracks.get(segment.track);
+          if (!current || (existing && existing.entries.length > 0)) {
+            // A changed init segment (new codec parameters): the next media starts a Period.
+            const tracks = new Map<TrackKind, TrackState>();
+            for (const [kind, track] of current?.tracks ?? []) {
+              tracks.set(kind, { ...track, startNumber: 0, entries: [], bytes: 0 });
+            }
+            tracks.set(segment.track, trackState(segment));
+            periods.push({ tracks, trigger: current ? segment.track : undefined });
+          } else {
+            current.tracks.set(segment.track, trackState(segment));
           }
           return;
         }
-        const track = tracks.get(segment.track);
+        // Video and audio segments of one sequence number belong to the same Period; the other
+        // track's segments before the change may still arrive after the new init segment.
+        if (
+          current && current.firstSequence === undefined &&
+          (current.trigger === undefined || current.trigger === segment.track)
+        ) current.firstSequence = segment.sequence;
+        const period = periods.findLast((p) =>
+          p.firstSequence !== undefined && p.firstSequence <= segment.sequence
+        );
+        const track = period?.tracks.get(segment.track);
         if (!track) return;
         if (track.entries.length === 0) track.startNumber = segment.sequence;
         track.entries.push({

@@ -1,7 +1,9 @@
 /**
- * DASH manifest (ISO/IEC 23009-1) for one recording: one Period, one AdaptationSet per track,
- * SegmentTemplate with an explicit SegmentTimeline so every duration is exact. While recording
- * the MPD is `dynamic` with UTCTiming; when the recording ends it becomes `static`.
+ * DASH manifest (ISO/IEC 23009-1) for one recording: one AdaptationSet per track, SegmentTemplate
+ * with an explicit SegmentTimeline so every duration is exact. A new Period starts where a track's
+ * init segment changes (e.g. a new resolution): each Period names its own init segment, and
+ * `presentationTimeOffset` keeps the media timeline of the whole recording. While recording the
+ * MPD is `dynamic` with UTCTiming; when the recording ends it becomes `static`.
  * @module
  */
 
@@ -27,6 +29,11 @@ export interface ManifestTrack {
   readonly bytes: number;
 }
 
+/** Tracks that share init segments; the next Period starts where any init changes. */
+export interface ManifestPeriod {
+  readonly tracks: readonly ManifestTrack[];
+}
+
 /** Everything {@linkcode renderMpd} needs. */
 export interface ManifestState {
   /** Recording start, Unix epoch microseconds: availabilityStartTime and time zero of the media. */
@@ -37,12 +44,16 @@ export interface ManifestState {
   readonly nowMs: number;
   /** Target segment duration in seconds (minimumUpdatePeriod, minBufferTime). */
   readonly segmentDurationSec: number;
-  readonly tracks: readonly ManifestTrack[];
+  /** In time order; tracks without entries are left out. */
+  readonly periods: readonly ManifestPeriod[];
 }
 
 /** Renders the MPD XML. */
 export function renderMpd(state: ManifestState): string {
-  const durationSec = Math.max(0, ...state.tracks.map(trackEndSec));
+  const periods = state.periods.map((period) => ({
+    tracks: period.tracks.filter((track) => track.entries.length > 0),
+  })).filter((period) => period.tracks.length > 0);
+  const durationSec = Math.max(0, ...periods.flatMap((p) => p.tracks.map(trackEndSec)));
   const head = state.live
     ? `type="dynamic" availabilityStartTime="${isoTime(state.recordingStartUs / 1000)}" ` +
       `publishTime="${isoTime(state.nowMs)}" ` +
@@ -53,10 +64,19 @@ export function renderMpd(state: ManifestState): string {
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" ` +
     `${head} minBufferTime="${isoDuration(state.segmentDurationSec)}">`,
-    `  <Period id="0" start="PT0S">`,
   ];
-  for (const track of state.tracks) lines.push(...adaptationSet(track, durationSec));
-  lines.push(`  </Period>`);
+  periods.forEach((period, index) => {
+    // The first Period starts at the recording's time zero; later ones at their first sample.
+    const startSec = index === 0 ? 0 : Math.min(...period.tracks.map(trackStartSec));
+    const endSec = index + 1 < periods.length
+      ? Math.min(...periods[index + 1].tracks.map(trackStartSec))
+      : durationSec;
+    lines.push(`  <Period id="${index}" start="${isoDuration(startSec)}">`);
+    for (const track of period.tracks) {
+      lines.push(...adaptationSet(track, startSec, Math.max(0, endSec - startSec)));
+    }
+    lines.push(`  </Period>`);
+  });
   if (state.live) {
     lines.push(
       `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${isoTime(state.nowMs)}"/>`,
@@ -66,9 +86,14 @@ export function renderMpd(state: ManifestState): string {
   return lines.join("\n");
 }
 
-function adaptationSet(track: ManifestTrack, durationSec: number): string[] {
+function adaptationSet(
+  track: ManifestTrack,
+  periodStartSec: number,
+  durationSec: number,
+): string[] {
   const { info } = track;
   const seconds = durationSec > 0 ? durationSec : 1;
+  const offset = Math.round(periodStartSec * info.timescale);
   const bandwidth = Math.max(1, Math.round(track.bytes * 8 / seconds));
   const video = info.kind === "video";
   const setAttrs = video
@@ -93,7 +118,8 @@ function adaptationSet(track: ManifestTrack, durationSec: number): string[] {
   }
   lines.push(
     `        <SegmentTemplate timescale="${info.timescale}" initialization="${track.initName}" ` +
-      `media="${track.mediaPrefix}$Number%04d$.m4s" startNumber="${track.startNumber}">`,
+      `media="${track.mediaPrefix}$Number%04d$.m4s" startNumber="${track.startNumber}"` +
+      (offset ? ` presentationTimeOffset="${offset}">` : ">"),
     `          <SegmentTimeline>`,
     ...timeline(track.entries),
     `          </SegmentTimeline>`,
@@ -123,6 +149,10 @@ function timeline(entries: readonly TimelineEntry[]): string[] {
     i += repeat + 1;
   }
   return out;
+}
+
+function trackStartSec(track: ManifestTrack): number {
+  return track.entries[0].startTicks / track.info.timescale;
 }
 
 function trackEndSec(track: ManifestTrack): number {

@@ -25,30 +25,32 @@ function render(live: boolean) {
     live,
     nowMs: Date.UTC(2026, 10, 24, 12, 0, 7),
     segmentDurationSec: 2,
-    tracks: [
-      {
-        info: video,
-        initName: "init.m4s",
-        mediaPrefix: "seg_",
-        startNumber: 1,
-        bytes: 750_000,
-        entries: [
-          { startTicks: 0, durationTicks: 180000 },
-          { startTicks: 180000, durationTicks: 180000 },
-          { startTicks: 360000, durationTicks: 183000 },
-          // A gap: the timeline must restate t.
-          { startTicks: 900000, durationTicks: 90000 },
-        ],
-      },
-      {
-        info: audio,
-        initName: "audio_init.m4s",
-        mediaPrefix: "audio_seg_",
-        startNumber: 1,
-        bytes: 48_000,
-        entries: [{ startTicks: 960, durationTicks: 96000 }],
-      },
-    ],
+    periods: [{
+      tracks: [
+        {
+          info: video,
+          initName: "init.m4s",
+          mediaPrefix: "seg_",
+          startNumber: 1,
+          bytes: 750_000,
+          entries: [
+            { startTicks: 0, durationTicks: 180000 },
+            { startTicks: 180000, durationTicks: 180000 },
+            { startTicks: 360000, durationTicks: 183000 },
+            // A gap: the timeline must restate t.
+            { startTicks: 900000, durationTicks: 90000 },
+          ],
+        },
+        {
+          info: audio,
+          initName: "audio_init.m4s",
+          mediaPrefix: "audio_seg_",
+          startNumber: 1,
+          bytes: 48_000,
+          entries: [{ startTicks: 960, durationTicks: 96000 }],
+        },
+      ],
+    }],
   });
 }
 
@@ -85,4 +87,37 @@ Deno.test("renderMpd writes a static manifest with the longest track's duration 
   assert(xml.includes(`codecs="avc1.42c01e"`) && xml.includes(`width="320" height="240"`));
   // 750000 bytes over 11 s.
   assert(xml.includes(`bandwidth="545455"`), xml);
+});
+
+Deno.test("renderMpd starts a Period with its own init and presentationTimeOffset where the init changes", () => {
+  const track = (initName: string, startNumber: number, startTicks: number) => ({
+    info: video,
+    initName,
+    mediaPrefix: "seg_",
+    startNumber,
+    bytes: 1000,
+    entries: [{ startTicks, durationTicks: 90000 }],
+  });
+  const xml = renderMpd({
+    recordingStartUs: 0,
+    live: false,
+    nowMs: 0,
+    segmentDurationSec: 1,
+    periods: [{ tracks: [track("init.m4s", 1, 0)] }, {
+      tracks: [track("init_2.m4s", 2, 90000)],
+    }],
+  });
+  const periods = [...xml.matchAll(/<Period id="(\d)" start="([^"]+)">/g)].map((m) => m.slice(1));
+  assertEquals(periods, [["0", "PT0S"], ["1", "PT1S"]]);
+  const templates = [...xml.matchAll(/<SegmentTemplate [^>]*>/g)].map((m) => m[0]);
+  assert(
+    templates[0].includes(`initialization="init.m4s"`) && templates[0].includes(`startNumber="1"`),
+  );
+  assert(!templates[0].includes("presentationTimeOffset"));
+  assert(
+    templates[1].includes(`initialization="init_2.m4s"`) &&
+      templates[1].includes(`startNumber="2"`),
+  );
+  assert(templates[1].includes(`presentationTimeOffset="90000"`));
+  assert(xml.includes(`mediaPresentationDuration="PT2S"`));
 });
