@@ -34,3 +34,12 @@ export function dayKey(stream: string, startMs: number): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${stream}/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}`;
 }
+
+/**
+ * Normalises the root prefix of an object store: no leading or trailing "/", no empty parts, then
+ * one trailing "/"; "" for the bucket root. "/rec/", "rec" and "//rec//" all give "rec/".
+ */
+export function normaliseRoot(root: string | undefined): string {
+  const parts = (root ?? "/").split("/").filter((part) => part !== "");
+  return parts.length === 0 ? "" : `${parts.join("/")}/`;
+}
