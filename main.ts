@@ -1,6 +1,7 @@
 /**
  * live777-recorder: records Live777 streams (WHIP or plain RTP, H264 + Opus) into fMP4 segments
- * and a DASH manifest. Usage: `deno run -A main.ts [-c live777.toml]`.
+ * and a DASH manifest. Usage: `deno run -A main.ts [-c live777.toml]`; `main.ts liveman [-c …]`
+ * runs the Liveman recording service instead (see `lib/liveman/command.ts`).
  *
  * Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime failure (e.g. a port
  * that cannot be bound), 2 on a bad command line or configuration.
@@ -9,11 +10,13 @@
 
 import { type Config, loadConfig } from "./lib/config/mod.ts";
 import { matchesAny } from "./lib/config/glob.ts";
-import { ConfigError } from "./lib/errors.ts";
+import { RecordingJournal } from "./lib/dash/recovery.ts";
+import { ConfigError, StorageError } from "./lib/errors.ts";
 import { startHttpServer } from "./lib/http/server.ts";
 import { acceptWhipOffer } from "./lib/ingest/whip.ts";
 import { runRtpSource } from "./lib/ingest/rtp_source.ts";
 import { segmentLogSink } from "./lib/liveman/log_sink.ts";
+import { livemanMain } from "./lib/liveman/command.ts";
 import { LivemanReporter } from "./lib/liveman/reporter.ts";
 import { join } from "node:path";
 import { log, setLogLevel } from "./lib/log.ts";
@@ -21,6 +24,7 @@ import { Recorder } from "./lib/recorder.ts";
 import { createStorage } from "./lib/storage/mod.ts";
 
 const USAGE = `Usage: live777-recorder [-c|--config <file>]
+       live777-recorder liveman [-c|--config <file>]
 
   -c, --config <file>   configuration file (default: $LIVE777_CONFIG or ./live777.toml)
   -h, --help            show this help
@@ -28,6 +32,7 @@ const USAGE = `Usage: live777-recorder [-c|--config <file>]
 
 /** Runs the recorder until SIGINT/SIGTERM; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "liveman") return await livemanMain(args.slice(1));
   let configPath = Deno.env.get("LIVE777_CONFIG") || "./live777.toml";
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -60,7 +65,17 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const { recorder: recorderConfig } = config;
-  const storage = createStorage(recorderConfig, { log: log.child({ component: "storage" }) });
+  let storage;
+  try {
+    storage = createStorage(recorderConfig, {
+      log: log.child({ component: "storage" }),
+      file: config.file,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof StorageError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    return 2;
+  }
   let reporter: LivemanReporter | undefined;
   if (recorderConfig.liveman) {
     const { liveman } = recorderConfig;
@@ -77,8 +92,10 @@ export async function main(args: string[]): Promise<number> {
   } else {
     log.info("No [recorder.liveman]: local-only mode");
   }
+  const journal = new RecordingJournal(join(recorderConfig.stateDir, "active"));
   const recorder = new Recorder({
     storage,
+    journal,
     segmentDurationSec: recorderConfig.segmentDuration,
     events: (stream) => reporter?.sink() ?? segmentLogSink(log.child({ stream })),
     log,
@@ -97,6 +114,7 @@ export async function main(args: string[]): Promise<number> {
   const sources = [];
   try {
     await storage.start?.();
+    await journal.recover(storage, log);
     for (const [stream, { sources: configured }] of config.streams) {
       for (const source of configured) {
         const sdp = await Deno.readTextFile(source.sdpPath);

@@ -19,8 +19,8 @@ export interface RecordDeps {
   readonly segmentDurationSec: number;
   /** Receives every durable segment's event (the Liveman reporter, or a log). */
   readonly events: WritableStream<SegmentEvent>;
-  /** Called once the recording's directory key is chosen. */
-  readonly onRecordingKey?: (key: string) => void;
+  /** Called once the recording's directory key is chosen, before anything is stored. */
+  readonly onRecordingKey?: (key: string) => void | Promise<void>;
 }
 
 /** Counters of one recording, live while it runs. */

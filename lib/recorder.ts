@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { RecordingJournal } from "./dash/recovery.ts";
 import type { Logger } from "./log.ts";
 import { type RecordingStats, recordStream } from "./pipeline.ts";
 import type { IngestSession, SegmentEvent, Storage } from "./types.ts";
@@ -15,6 +16,8 @@ export interface RecorderDeps {
   /** Makes the consumer of one recording's segment events. */
   readonly events: (stream: string) => WritableStream<SegmentEvent>;
   readonly log: Logger;
+  /** Notes recordings in progress, so that a killed process's manifests get finalized. */
+  readonly journal?: RecordingJournal;
 }
 
 /** The state of one recording, as the HTTP API reports it. */
@@ -60,14 +63,19 @@ export class Recorder {
       storage: this.#deps.storage,
       segmentDurationSec: this.#deps.segmentDurationSec,
       events: this.#deps.events(stream),
-      onRecordingKey: (key) => {
+      onRecordingKey: async (key) => {
         recording.recordingKey = key;
         log.info("Recording", { key, storage: this.#deps.storage.description });
+        await this.#deps.journal?.begin(key);
       },
     });
     const recording: Recording = { session, startedAt, recordingKey: undefined, stats, done };
     recording.done = done.then(
-      () => log.info("Recording finished", { key: recording.recordingKey, ...summary(stats) }),
+      async () => {
+        // The manifest is final: nothing to recover for this recording.
+        if (recording.recordingKey) await this.#deps.journal?.end(recording.recordingKey);
+        log.info("Recording finished", { key: recording.recordingKey, ...summary(stats) });
+      },
       (error) => {
         log.error("Recording failed", { key: recording.recordingKey, error, ...summary(stats) });
         session.close();

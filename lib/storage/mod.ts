@@ -6,14 +6,17 @@
 
 import { join } from "node:path";
 import type { RecorderConfig } from "../config/mod.ts";
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Storage } from "../types.ts";
 import { FsStorage } from "./fs.ts";
 import type { ObjectStore } from "./object_store.ts";
+import { OssObjectStore } from "./oss.ts";
 import { S3ObjectStore } from "./s3.ts";
 import { SpooledStorage } from "./spool.ts";
 
 export { FsStorage } from "./fs.ts";
+export { OssObjectStore } from "./oss.ts";
 export { S3ObjectStore } from "./s3.ts";
 export { SpooledStorage } from "./spool.ts";
 export { storeStream } from "./store_stream.ts";
@@ -23,6 +26,8 @@ export type { ObjectStore } from "./object_store.ts";
 /** What {@linkcode createStorage} needs besides `[recorder.storage]`. */
 export interface CreateStorageOptions {
   log: Logger;
+  /** The config file, for errors. @default {"live777.toml"} */
+  file?: string;
   /**
    * How long `close()` keeps uploading before it leaves the rest in the spool for the next
    * start (every object is already durable in the spool).
@@ -51,7 +56,15 @@ export function createStorage(config: RecorderConfig, options: CreateStorageOpti
       disableConfigLoad: storage.disableConfigLoad,
       enableVirtualHostStyle: storage.enableVirtualHostStyle,
     })
-    : ossPending();
+    : new OssObjectStore({
+      bucket: storage.bucket,
+      root: storage.root,
+      region: storage.region,
+      endpoint: storage.endpoint,
+      accessKeyId: required(storage.accessKeyId, "access_key_id", options.file),
+      accessKeySecret: required(storage.accessKeySecret, "access_key_secret", options.file),
+      securityToken: storage.securityToken,
+    });
   return new SpooledStorage(store, {
     dir: join(config.stateDir, "spool", storage.type),
     maxBytes: config.spoolMaxBytes,
@@ -60,6 +73,8 @@ export function createStorage(config: RecorderConfig, options: CreateStorageOpti
   });
 }
 
-function ossPending(): never {
-  throw new Error("OSS pending");
+/** OSS has no anonymous writes and ali-oss no credential chain: the keys must be configured. */
+function required(value: string | undefined, key: string, file = "live777.toml"): string {
+  if (value) return value;
+  throw new ConfigError(file, `recorder.storage.${key}`, `Required for storage type "oss"`);
 }

@@ -9,8 +9,8 @@ import { dayKey } from "./key.ts";
 
 /** Options of {@linkcode storeStream}. */
 export interface StoreStreamOptions {
-  /** Called with the recording's directory key once it is chosen. */
-  onRecordingKey?: (key: string) => void;
+  /** Called with the recording's directory key once it is chosen, before anything is stored. */
+  onRecordingKey?: (key: string) => void | Promise<void>;
 }
 
 /**
@@ -31,7 +31,7 @@ export function storeStream(
         recordingStartUs = segment.startUs -
           Math.round(segment.startTicks * 1e6 / segment.info.timescale);
         recordingKey = await chooseRecordingKey(storage, stream, recordingStartUs);
-        options.onRecordingKey?.(recordingKey);
+        await options.onRecordingKey?.(recordingKey);
       }
       const key = `${recordingKey}/${segment.name}`;
       await storage.put(key, segment.bytes);

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../assert.ts";
 import { renderMpd } from "../../lib/dash/mpd.ts";
+import { finalizeMpd } from "../../lib/dash/recovery.ts";
 import type { TrackInfo } from "../../lib/types.ts";
 
 const video: TrackInfo = {
@@ -120,4 +121,8 @@ Deno.test("renderMpd starts a Period with its own init and presentationTimeOffse
   );
   assert(templates[1].includes(`presentationTimeOffset="90000"`));
   assert(xml.includes(`mediaPresentationDuration="PT2S"`));
+});
+
+Deno.test("finalizeMpd turns a dynamic manifest into the static one the recording would have ended with", () => {
+  assertEquals(finalizeMpd(render(true)), render(false));
 });

@@ -1,0 +1,111 @@
+/**
+ * Crash recovery of manifests. A recording in progress is noted in a local journal (one empty
+ * file per recording under `<state_dir>/active/`); a clean end removes the note. Notes still
+ * there at the next start belong to recordings of a killed process: their manifest.mpd is
+ * finalized as `static`, listing every segment it had listed (segments are always durable before
+ * the manifest names them, and writes are atomic, so nothing half-written is ever named).
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Logger } from "../log.ts";
+import type { Storage } from "../types.ts";
+
+/** The journal of recordings in progress. */
+export class RecordingJournal {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  #path(recordingKey: string): string {
+    return join(this.dir, encodeURIComponent(recordingKey));
+  }
+
+  /** Notes that `recordingKey` is being written. */
+  async begin(recordingKey: string): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true });
+    await Deno.writeFile(this.#path(recordingKey), new Uint8Array(0));
+  }
+
+  /** Notes that `recordingKey` ended cleanly (its manifest is final). */
+  async end(recordingKey: string): Promise<void> {
+    await Deno.remove(this.#path(recordingKey)).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+
+  /**
+   * Finalizes the manifests of recordings an earlier process left unfinished. Resolves with
+   * the recording keys it repaired.
+   */
+  async recover(storage: Storage, log: Logger): Promise<string[]> {
+    const repaired: string[] = [];
+    let names: string[];
+    try {
+      names = (await Array.fromAsync(Deno.readDir(this.dir))).map((entry) => entry.name);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return repaired;
+      throw error;
+    }
+    for (const name of names) {
+      const recordingKey = decodeURIComponent(name);
+      const key = `${recordingKey}/manifest.mpd`;
+      try {
+        const bytes = await storage.get(key);
+        if (bytes) {
+          const xml = new TextDecoder().decode(bytes);
+          if (xml.includes(`type="dynamic"`)) {
+            await storage.put(key, new TextEncoder().encode(finalizeMpd(xml)));
+            repaired.push(recordingKey);
+            log.warn("Finalized the manifest of an interrupted recording", { key });
+          }
+        }
+        await this.end(recordingKey);
+      } catch (error) {
+        log.error("Cannot finalize an interrupted recording; will retry at next start", {
+          key,
+          error,
+        });
+      }
+    }
+    return repaired;
+  }
+}
+
+/**
+ * Turns a dynamic manifest (as `renderMpd` writes it) into a static one that ends where its
+ * last listed segment ends.
+ */
+export function finalizeMpd(xml: string): string {
+  let durationSec = 0;
+  for (
+    const period of xml.matchAll(/<Period [^>]*start="PT([\d.]+)S"[^>]*>([\s\S]*?)<\/Period>/g)
+  ) {
+    const periodStart = Number(period[1]);
+    for (
+      const template of period[2].matchAll(
+        /<SegmentTemplate ([^>]*)>([\s\S]*?)<\/SegmentTemplate>/g,
+      )
+    ) {
+      const timescale = Number(/timescale="(\d+)"/.exec(template[1])?.[1] ?? 1);
+      const offset = Number(/presentationTimeOffset="(\d+)"/.exec(template[1])?.[1] ?? 0);
+      let end = 0;
+      for (const s of template[2].matchAll(/<S ([^>]*)\/>/g)) {
+        const t = /\bt="(\d+)"/.exec(s[1]);
+        const d = Number(/\bd="(\d+)"/.exec(s[1])![1]);
+        const r = Number(/\br="(\d+)"/.exec(s[1])?.[1] ?? 0);
+        if (t) end = Number(t[1]);
+        end += d * (r + 1);
+      }
+      durationSec = Math.max(durationSec, periodStart + (end - offset) / timescale);
+    }
+  }
+  return xml
+    .replace(
+      /type="dynamic" availabilityStartTime="[^"]*" publishTime="[^"]*" minimumUpdatePeriod="[^"]*" suggestedPresentationDelay="[^"]*"/,
+      `type="static" mediaPresentationDuration="PT${Number(durationSec.toFixed(3))}S"`,
+    )
+    .replace(/\n\s*<UTCTiming [^>]*\/>/, "");
+}
