@@ -114,6 +114,11 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   /** Keys under `prefix` (recursive), sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Removes what a killed process left half-written under the recording `prefix` (temporary
+   * files); optional, for backends that can leave any.
+   */
+  discardIncomplete?(prefix: string): Promise<void>;
   /** Resumes work an earlier run left (uploads waiting in a spool); optional. */
   start?(): Promise<void>;
   /** Completes pending work (uploads, spool) and releases resources. */

@@ -3,7 +3,8 @@
  * file per recording under `<state_dir>/active/`); a clean end removes the note. Notes still
  * there at the next start belong to recordings of a killed process: their manifest.mpd is
  * finalized as `static`, listing every segment it had listed (segments are always durable before
- * the manifest names them, and writes are atomic, so nothing half-written is ever named).
+ * the manifest names them, and writes are atomic, so nothing half-written is ever named), and
+ * the temporary file of a write it never finished is removed.
  * @module
  */
 
@@ -53,6 +54,7 @@ export class RecordingJournal {
       const recordingKey = decodeURIComponent(name);
       const key = `${recordingKey}/manifest.mpd`;
       try {
+        await storage.discardIncomplete?.(recordingKey);
         const bytes = await storage.get(key);
         if (bytes) {
           const xml = new TextDecoder().decode(bytes);

@@ -93,6 +93,20 @@ export class FsStorage implements Storage {
     return keys.sort();
   }
 
+  /** Removes the temporary files of writes a killed process never finished under `prefix`. */
+  async discardIncomplete(prefix: string): Promise<void> {
+    const dir = this.#path(prefix);
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (entry.isFile && entry.name.startsWith(".") && entry.name.endsWith(".tmp")) {
+          await Deno.remove(join(dir, entry.name)).catch(() => {});
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

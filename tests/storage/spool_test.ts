@@ -119,14 +119,15 @@ Deno.test("SpooledStorage put resolves while the store is down, and retries with
   const expected = [30, 60, 100, 100];
   for (const [i, gap] of gaps.entries()) {
     assert(gap >= expected[i] - 2, `gap ${i} ${gap} < ${expected[i]}`);
-    assert(gap < expected[i] + 60, `gap ${i} ${gap} too long for ${expected[i]}`);
+    // Generous: a loaded CI machine delays timers; the lower bound is what proves the backoff.
+    assert(gap < expected[i] + 400, `gap ${i} ${gap} too long for ${expected[i]}`);
   }
   assertEquals(spool.stats.failures, 4);
   // Rate-limited: one warning for four failures, naming what waits.
   const warnings = log.lines.filter((l) => l.startsWith("warn"));
   assertEquals(warnings.length, 1);
   assert(warnings[0].includes("1 objects (3 bytes) wait"), warnings[0]);
-  assert(log.lines.some((l) => l.startsWith("info Uploads work again")));
+  await waitFor(() => log.lines.some((l) => l.startsWith("info Uploads work again")));
   await spool.close();
   assertEquals(await spoolFiles(dir), []);
   await Deno.remove(dir, { recursive: true });
