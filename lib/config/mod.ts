@@ -1,8 +1,8 @@
 /**
  * The configuration: Live777's `live777.toml`, so a file a Live777 user already has works. The
  * recorder reads `[http]`, `[log]`, `[recorder]` (with `[recorder.storage]` and
- * `[recorder.liveman]`) and `[[stream.<name>.sources]]`; the other Live777 sections are accepted
- * and listed in {@linkcode Config.ignoredSections}. Every mistake is a {@linkcode ConfigError}
+ * `[recorder.liveman]`) and `[[stream.<name>.sources]]`; `main.ts liveman` reads `[liveman]`
+ * too; the other Live777 sections are accepted and listed in {@linkcode Config.ignoredSections}. Every mistake is a {@linkcode ConfigError}
  * naming the file and the dotted key; secrets are never echoed.
  * @module
  */
@@ -23,6 +23,8 @@ export interface Config {
   readonly http: HttpConfig;
   readonly log: LogConfig;
   readonly recorder: RecorderConfig;
+  /** `[liveman]`: the Liveman service of `main.ts liveman`. */
+  readonly liveman: LivemanServiceConfig;
   /** From `[[stream.<name>.sources]]` tables: plain RTP described by SDP files. */
   readonly streams: ReadonlyMap<string, StreamConfig>;
   /** Top-level Live777 sections this program accepts but does not use (logged once by main). */
@@ -35,6 +37,19 @@ export interface HttpConfig {
   readonly listen: string;
   /** Whether to answer CORS requests from any origin. @default {false} */
   readonly cors: boolean;
+}
+
+/** `[liveman]`: the segment index and playback service (`main.ts liveman`). */
+export interface LivemanServiceConfig {
+  /** `host:port` to listen on. @default {"0.0.0.0:8888"} */
+  readonly listen: string;
+  /**
+   * `database`: "sqlite:<path>" (embedded), "sqlite::memory:", or "postgres://user:pass@host/db".
+   * @default {"sqlite:./liveman.db"}
+   */
+  readonly database: string;
+  /** Bearer token the recorders must send with reports; reports are open when unset. */
+  readonly token?: string;
 }
 
 /** `[log]`. */
@@ -160,7 +175,6 @@ const IGNORED_SECTIONS = new Set([
   "cascade",
   "extra_ice",
   "database",
-  "liveman",
   "nodes",
   "playback",
 ]);
@@ -172,6 +186,8 @@ const SECRETS = new Set([
   "session_token",
   "security_token",
   "token",
+  // May hold a password.
+  "database",
 ]);
 
 type Table = Record<string, unknown>;
@@ -317,23 +333,57 @@ function parseLogLevel(value: string): LogLevel | undefined {
 
 const EXPECTED_LEVELS = LOG_LEVELS.map(quote).join(", ");
 
+/** A `listen` key: "host:port", "[v6]:port" or ":port". */
+function readListen(section: Section, fallback: string): string {
+  const listen = section.string("listen");
+  if (listen === undefined) return fallback;
+  const m = /^(?:\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(listen);
+  if (!m || Number(m[1]) > 65535) {
+    throw section.error(
+      section.key("listen"),
+      `Invalid listen address ${quote(listen)} (expected "host:port")`,
+    );
+  }
+  return listen;
+}
+
 function readHttp(section: Section | undefined): HttpConfig {
   const http = { listen: "0.0.0.0:7777", cors: false };
   if (!section) return http;
   section.onlyKeys(["listen", "cors"]);
-  const listen = section.string("listen");
-  if (listen !== undefined) {
-    const m = /^(?:\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(listen);
-    if (!m || Number(m[1]) > 65535) {
-      throw section.error(
-        section.key("listen"),
-        `Invalid listen address ${quote(listen)} (expected "host:port")`,
-      );
-    }
-    http.listen = listen;
-  }
+  http.listen = readListen(section, http.listen);
   http.cors = section.boolean("cors", false);
   return http;
+}
+
+const DEFAULT_LIVEMAN_DATABASE = "sqlite:./liveman.db";
+
+function readLivemanService(section: Section | undefined): LivemanServiceConfig {
+  const listen = "0.0.0.0:8888";
+  if (!section) return { listen, database: DEFAULT_LIVEMAN_DATABASE };
+  section.onlyKeys(["listen", "database", "token"]);
+  const database = section.nonEmpty("database") ?? DEFAULT_LIVEMAN_DATABASE;
+  // The URL may hold a password: the message describes it without quoting it.
+  const sqlite = /^sqlite:(?!\/\/$)./.test(database);
+  let postgres = false;
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    try {
+      postgres = new URL(database).hostname !== "";
+    } catch {
+      postgres = false;
+    }
+  }
+  if (!sqlite && !postgres) {
+    throw section.error(
+      section.key("database"),
+      `Unsupported database URL (expected "sqlite:<path>" or "postgres://user@host/db")`,
+    );
+  }
+  return {
+    listen: readListen(section, listen),
+    database,
+    token: section.nonEmpty("token"),
+  };
 }
 
 function readLog(
@@ -712,10 +762,11 @@ export function parseConfig(
   for (const key of Object.keys(data)) {
     if (IGNORED_SECTIONS.has(key)) {
       ignoredSections.push(key);
-    } else if (!["http", "log", "recorder", "stream"].includes(key)) {
+    } else if (!["http", "log", "recorder", "liveman", "stream"].includes(key)) {
       throw root.error(
         root.key(key),
-        `Unknown section (expected "http", "log", "recorder", "stream" or a Live777 section)`,
+        `Unknown section (expected "http", "log", "recorder", "liveman", "stream" or a Live777 ` +
+          `section)`,
       );
     }
   }
@@ -724,6 +775,7 @@ export function parseConfig(
     http: readHttp(root.section("http")),
     log: readLog(root.section("log"), file, env),
     recorder: readRecorder(root.section("recorder")),
+    liveman: readLivemanService(root.section("liveman")),
     streams: readStreams(root.section("stream"), dirname(resolve(file))),
     ignoredSections,
   };

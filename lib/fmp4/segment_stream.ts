@@ -62,6 +62,7 @@ class TrackSegmenter {
   #lastDts = -1;
   #sequence = 0;
   #initVersion = 0;
+  #initName = "";
   #stats: SegmenterStats;
 
   constructor(kind: TrackKind, timescale: number, recordingStartUs: number, stats: SegmenterStats) {
@@ -108,10 +109,12 @@ class TrackSegmenter {
     this.info = info;
     this.#initVersion++;
     const base = this.kind === "video" ? "init" : "audio_init";
+    this.#initName = this.#initVersion === 1 ? `${base}.m4s` : `${base}_${this.#initVersion}.m4s`;
     emit({
       kind: "init",
       track: this.kind,
-      name: this.#initVersion === 1 ? `${base}.m4s` : `${base}_${this.#initVersion}.m4s`,
+      name: this.#initName,
+      initName: this.#initName,
       sequence: 0,
       info,
       startTicks: 0,
@@ -144,11 +147,16 @@ class TrackSegmenter {
 
   /**
    * Emits the first `count` pending samples as one media segment (all, when omitted). Samples
-   * whose duration is unknown (the last, at a gap or the end) repeat the previous duration.
+   * whose duration is unknown (the last, at a gap or the end) repeat the previous duration;
+   * `nextDts`, the decode time of the sample that follows (a cut), makes the last one exact.
    */
-  emit(emit: Emit, count = this.#samples.length): void {
+  emit(emit: Emit, count = this.#samples.length, nextDts?: number): void {
     if (count === 0 || !this.info) return;
     const samples = this.#samples.splice(0, count);
+    const last = samples[samples.length - 1];
+    if (nextDts !== undefined && last.duration <= 0 && nextDts > last.dts) {
+      last.duration = nextDts - last.dts;
+    }
     for (let i = 0; i < samples.length; i++) {
       if (samples[i].duration <= 0) {
         samples[i].duration = i > 0
@@ -167,6 +175,7 @@ class TrackSegmenter {
       kind: "media",
       track: this.kind,
       name: `${prefix}${String(sequence).padStart(4, "0")}.m4s`,
+      initName: this.#initName,
       sequence,
       info: this.info,
       startTicks,
@@ -352,7 +361,7 @@ export class Segmenter {
   #endVideoSegment(emit: Emit, endDts?: number): void {
     const video = this.#video!;
     if (video.segmentStart === undefined) return;
-    video.emit(emit);
+    video.emit(emit, undefined, endDts);
     if (this.#audio) {
       const end = endDts ?? video.lastDts;
       this.#boundaries.push(Math.round(end * this.#audio.timescale / video.timescale));
@@ -382,7 +391,9 @@ export class Segmenter {
     }
     if (!this.#hasVideo) {
       const start = audio.segmentStart;
-      if (start !== undefined && dts - start >= this.#targetSec * audio.timescale) audio.emit(emit);
+      if (start !== undefined && dts - start >= this.#targetSec * audio.timescale) {
+        audio.emit(emit, undefined, dts);
+      }
     }
     audio.push(dts, frame);
     this.#cutAudio(emit);

@@ -19,6 +19,23 @@ export interface SegmentReport {
   readonly track: "video" | "audio";
   /** Storage key of the recording's manifest. */
   readonly mpd_path: string;
+  /** Storage key of the init segment this segment plays with. */
+  readonly init_path?: string;
+  /** RFC 6381 codec string. */
+  readonly codec?: string;
+  /** Ticks per second of `start_ticks` and `duration_ticks`. */
+  readonly timescale?: number;
+  /** Decode time of the first sample (tfdt) on the recording's timeline. */
+  readonly start_ticks?: number;
+  readonly duration_ticks?: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly sample_rate?: number;
+  readonly channels?: number;
+  /** Bytes of the segment file. */
+  readonly size?: number;
+  /** Samples (frames) in the segment. */
+  readonly frames?: number;
 }
 
 /** A pending entry: which stream, which segment, and its file in the outbox. */

@@ -66,6 +66,9 @@ export class LivemanReporter {
       write: async (event) => {
         const { segment } = event;
         if (segment.kind !== "media") return;
+        const { info } = segment;
+        const initName = segment.initName ??
+          (segment.track === "video" ? "init.m4s" : "audio_init.m4s");
         await this.#outbox.add(event.stream, {
           id: `${this.#options.nodeAlias}:${event.key}`,
           start_ts: Math.round(segment.startUs),
@@ -75,6 +78,18 @@ export class LivemanReporter {
           is_keyframe: segment.keyframe,
           track: segment.track,
           mpd_path: `${event.recordingKey}/manifest.mpd`,
+          // Beyond Live777's fields: what an index needs to build exact manifests.
+          init_path: `${event.recordingKey}/${initName}`,
+          codec: info.codecString,
+          timescale: info.timescale,
+          start_ticks: segment.startTicks,
+          duration_ticks: segment.durationTicks,
+          width: info.width,
+          height: info.height,
+          sample_rate: info.sampleRate,
+          channels: info.channels,
+          size: event.size,
+          frames: segment.frameCount,
         });
       },
     });

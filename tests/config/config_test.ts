@@ -157,7 +157,6 @@ Deno.test("parseConfig accepts every ignored Live777 section", () => {
     "cascade",
     "extra_ice",
     "database",
-    "liveman",
     "nodes",
     "playback",
   ];
