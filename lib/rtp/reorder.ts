@@ -11,9 +11,13 @@ import type { RtpPacket } from "../types.ts";
 
 /** Options of {@linkcode ReorderBuffer} and {@linkcode ReorderStream}. */
 export interface ReorderOptions {
-  /** Most packets held while waiting for a missing one. @default 256 */
+  /** Most packets held while waiting for a missing one. @default 1024 */
   readonly capacity?: number;
-  /** How long to wait for a missing packet, by the waiting packets' `arrivalUs`. @default 150_000 */
+  /**
+   * How long to wait for a missing packet, by the waiting packets' `arrivalUs`. A recorder can
+   * afford more latency than a player: half a second covers 100 ms of jitter and reordering by
+   * 50 packets at a few Mbit/s, and lets NACK retransmissions arrive. @default 500_000
+   */
   readonly maxDelayUs?: number;
 }
 
@@ -77,8 +81,8 @@ export class ReorderBuffer {
   #held = 0;
 
   constructor(options: ReorderOptions = {}) {
-    this.#capacity = Math.max(1, Math.floor(options.capacity ?? 256));
-    this.#maxDelayUs = options.maxDelayUs ?? 150_000;
+    this.#capacity = Math.max(1, Math.floor(options.capacity ?? 1024));
+    this.#maxDelayUs = options.maxDelayUs ?? 500_000;
     this.#slots = new Array(this.#capacity).fill(undefined);
     this.#releasedSeq = new Float64Array(this.#capacity).fill(-1);
   }
