@@ -86,6 +86,18 @@ Deno.test("selectRange keeps whole segments and not audio that only pokes into t
   ]);
 });
 
+Deno.test("selectRange ignores a main-track overlap of a millisecond (a rounded end)", () => {
+  const all = recording(3);
+  const v = all.filter((s) => s.track === "video");
+  // Video 1 ends 1 ms into video 2, as a reporter that rounds or guesses a last frame may say.
+  const list = all.map((s) => s === v[0] ? { ...s, endTs: s.endTs + 1000 } : s);
+  const chosen = selectRange(list, v[1].startTs, v[1].endTs);
+  assertEquals(chosen.map((s) => s.path.split("/").at(-1)).sort(), [
+    "audio_seg_0002.m4s",
+    "seg_0002.m4s",
+  ]);
+});
+
 Deno.test("selectRange keeps audio that starts before the first video keyframe", () => {
   const all = recording(2);
   // Audio pre-roll: the recording's first audio segment starts 200 ms before the video.
