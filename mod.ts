@@ -41,4 +41,13 @@ export { ManifestSink } from "./lib/dash/manifest_sink.ts";
 export { createStorage, FsStorage, storeStream } from "./lib/storage/mod.ts";
 export type { ObjectStore } from "./lib/storage/object_store.ts";
 export { LivemanReporter } from "./lib/liveman/reporter.ts";
+export { livemanHandler, startLivemanServer } from "./lib/liveman/server.ts";
+export {
+  openPostgresIndex,
+  openSegmentIndex,
+  openSqliteIndex,
+  type SegmentIndex,
+} from "./lib/liveman/index/mod.ts";
+export { RecordingJournal } from "./lib/dash/recovery.ts";
+export { OssObjectStore, S3ObjectStore, SpooledStorage } from "./lib/storage/mod.ts";
 export { startHttpServer } from "./lib/http/server.ts";
