@@ -97,6 +97,7 @@ export async function main(args: string[]): Promise<number> {
     storage,
     journal,
     segmentDurationSec: recorderConfig.segmentDuration,
+    maxRecordingSec: recorderConfig.maxRecordingSeconds,
     events: (stream) => reporter?.sink() ?? segmentLogSink(log.child({ stream })),
     log,
   });

@@ -1,13 +1,15 @@
 /**
  * The one function that wires the stages for one stream:
- * ingest packets → reorder → depacketize → fMP4 segmenter → durable storage → events, tee'd to
- * the manifest and to the segment-event consumer (the Liveman reporter, or the log).
+ * ingest packets → reorder → depacketize → (rotation) → fMP4 segmenter → durable storage →
+ * events, tee'd to the manifest and to the segment-event consumer (the Liveman reporter, or the
+ * log).
  * @module
  */
 
 import { ManifestSink } from "./dash/manifest_sink.ts";
-import { Fmp4SegmentStream } from "./fmp4/segment_stream.ts";
+import { Fmp4SegmentStream, type SegmenterStats } from "./fmp4/segment_stream.ts";
 import { DepacketizeStream } from "./rtp/depacketize_stream.ts";
+import { splitRecordings } from "./rotation.ts";
 import { ReorderStream } from "./rtp/reorder.ts";
 import { storeStream } from "./storage/store_stream.ts";
 import type { Frame, IngestSession, SegmentEvent, Storage } from "./types.ts";
@@ -17,15 +19,19 @@ export interface RecordDeps {
   readonly storage: Storage;
   /** Target segment duration, seconds. */
   readonly segmentDurationSec: number;
+  /** Longest single recording, seconds (`max_recording_seconds`). @default 86400 */
+  readonly maxRecordingSec?: number;
   /** Receives every durable segment's event (the Liveman reporter, or a log). */
   readonly events: WritableStream<SegmentEvent>;
-  /** Called once the recording's directory key is chosen, before anything is stored. */
+  /** Called once a recording's directory key is chosen, before anything is stored. */
   readonly onRecordingKey?: (key: string) => void | Promise<void>;
+  /** Called once a recording's manifest is final. */
+  readonly onRecordingEnd?: (key: string) => void | Promise<void>;
 }
 
 /** Counters of one recording, live while it runs. */
 export interface RecordingStats {
-  readonly segmenter: Fmp4SegmentStream["stats"];
+  readonly segmenter: SegmenterStats;
   readonly tracks: {
     kind: string;
     reorder: ReorderStream["stats"];
@@ -35,7 +41,7 @@ export interface RecordingStats {
 
 /**
  * Records one ingest session until its packet streams close; resolves once every segment and
- * the final manifest are durable.
+ * the final manifest are durable. A long session is split into several recordings (rotation).
  */
 export function recordStream(
   session: IngestSession,
@@ -57,22 +63,54 @@ export function recordStream(
     tracks.push({ kind: track.kind, reorder: reorder.stats, depacketize: depacketize.stats });
     return track.packets.pipeThrough(reorder).pipeThrough(depacketize);
   }));
-  const segmenter = new Fmp4SegmentStream({
-    tracks: session.tracks.map((t) => t.kind),
-    targetDurationSec: deps.segmentDurationSec,
+  const parts: SegmenterStats[] = [];
+  // Recordings overlap briefly at a rotation: their events share one writer.
+  const events = deps.events.getWriter();
+  const done = splitRecordings(frames, {
+    maxRecordingSec: deps.maxRecordingSec ?? 86_400,
+    hasVideo: video !== undefined,
     requestKeyframe: () => video?.requestKeyframe(),
+    record: async (part) => {
+      const segmenter = new Fmp4SegmentStream({
+        tracks: session.tracks.map((t) => t.kind),
+        targetDurationSec: deps.segmentDurationSec,
+        requestKeyframe: () => video?.requestKeyframe(),
+      });
+      parts.push(segmenter.stats);
+      let recordingKey: string | undefined;
+      const [toManifest, toEvents] = part
+        .pipeThrough(segmenter)
+        .pipeThrough(storeStream(deps.storage, session.stream, {
+          onRecordingKey: (key) => deps.onRecordingKey?.(recordingKey = key),
+        }))
+        .tee();
+      await Promise.all([
+        toManifest.pipeTo(
+          new ManifestSink(deps.storage, { segmentDurationSec: deps.segmentDurationSec }),
+        ),
+        toEvents.pipeTo(new WritableStream({ write: (event) => events.write(event) })),
+      ]);
+      if (recordingKey !== undefined) await deps.onRecordingEnd?.(recordingKey);
+    },
+  }).then(() => events.close(), async (error) => {
+    await events.abort(error).catch(() => {});
+    throw error;
   });
-  const [toManifest, toEvents] = frames
-    .pipeThrough(segmenter)
-    .pipeThrough(storeStream(deps.storage, session.stream, { onRecordingKey: deps.onRecordingKey }))
-    .tee();
-  const done = Promise.all([
-    toManifest.pipeTo(
-      new ManifestSink(deps.storage, { segmentDurationSec: deps.segmentDurationSec }),
-    ),
-    toEvents.pipeTo(deps.events),
-  ]).then(() => {});
-  return { done, stats: { segmenter: segmenter.stats, tracks } };
+  return { done, stats: { segmenter: sumStats(parts), tracks } };
+}
+
+/** A live view of the sum of several segmenters' counters. */
+function sumStats(parts: readonly SegmenterStats[]): SegmenterStats {
+  const view = {} as SegmenterStats;
+  for (
+    const key of ["framesIn", "framesOut", "framesDropped", "segments", "keyframeRequests"] as const
+  ) {
+    Object.defineProperty(view, key, {
+      enumerable: true,
+      get: () => parts.reduce((sum, stats) => sum + stats[key], 0),
+    });
+  }
+  return view;
 }
 
 /** Interleaves the frames of several tracks in arrival order, with backpressure. */

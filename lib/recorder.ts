@@ -13,6 +13,8 @@ import type { IngestSession, SegmentEvent, Storage } from "./types.ts";
 export interface RecorderDeps {
   readonly storage: Storage;
   readonly segmentDurationSec: number;
+  /** `max_recording_seconds`: rotation into a new recording. @default 86400 */
+  readonly maxRecordingSec?: number;
   /** Makes the consumer of one recording's segment events. */
   readonly events: (stream: string) => WritableStream<SegmentEvent>;
   readonly log: Logger;
@@ -68,14 +70,13 @@ export class Recorder {
         log.info("Recording", { key, storage: this.#deps.storage.description });
         await this.#deps.journal?.begin(key);
       },
+      // The manifest is final: nothing to recover for this recording.
+      onRecordingEnd: (key) => this.#deps.journal?.end(key),
+      maxRecordingSec: this.#deps.maxRecordingSec,
     });
     const recording: Recording = { session, startedAt, recordingKey: undefined, stats, done };
     recording.done = done.then(
-      async () => {
-        // The manifest is final: nothing to recover for this recording.
-        if (recording.recordingKey) await this.#deps.journal?.end(recording.recordingKey);
-        log.info("Recording finished", { key: recording.recordingKey, ...summary(stats) });
-      },
+      () => log.info("Recording finished", { key: recording.recordingKey, ...summary(stats) }),
       (error) => {
         log.error("Recording failed", { key: recording.recordingKey, error, ...summary(stats) });
         session.close();

@@ -32,13 +32,14 @@ export async function makeCountedSource(dir: string, seconds: number): Promise<S
 /**
  * Runs `main.ts` with `[recorder.storage]` = `storageToml` and one RTP source "cam1", sends
  * `source` in real time, waits for the recording to finish and stops the program with SIGTERM
- * (exit code 0 asserted). Returns the program's log.
+ * (exit code 0 asserted). `recorderToml` adds keys to `[recorder]`. Returns the program's log.
  */
 export async function recordWithProgram(
   dir: string,
   source: SourceMedia,
   storageToml: string,
   env: Record<string, string> = {},
+  recorderToml = "",
 ): Promise<string> {
   const videoPort = freeUdpPortPair();
   const audioPort = freeUdpPortPair();
@@ -53,6 +54,7 @@ auto_streams = ["cam?"]
 segment_duration = 1
 idle_timeout = 1
 state_dir = "${dir}/state"
+${recorderToml}
 [recorder.storage]
 ${storageToml}
 [[stream.cam1.sources]]
