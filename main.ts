@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { log, setLogLevel } from "./lib/log.ts";
 import { Recorder } from "./lib/recorder.ts";
 import { createStorage } from "./lib/storage/mod.ts";
+import { scheduleRetention } from "./lib/storage/retention.ts";
 
 const USAGE = `Usage: live777-recorder [-c|--config <file>]
        live777-recorder liveman [-c|--config <file>]
@@ -116,6 +117,14 @@ export async function main(args: string[]): Promise<number> {
   try {
     await storage.start?.();
     await journal.recover(storage, log);
+    if (recorderConfig.retentionDays > 0) {
+      scheduleRetention(storage, {
+        retentionDays: recorderConfig.retentionDays,
+        active: () => recorder.list().flatMap((r) => r.recordingKey ?? []),
+        log: log.child({ component: "retention" }),
+        signal: shutdown.signal,
+      });
+    }
     for (const [stream, { sources: configured }] of config.streams) {
       for (const source of configured) {
         const sdp = await Deno.readTextFile(source.sdpPath);

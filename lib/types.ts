@@ -112,6 +112,8 @@ export interface Storage {
   get(key: string): Promise<Uint8Array | null>;
   /** Whether `key` exists. */
   exists(key: string): Promise<boolean>;
+  /** Deletes `key`; no error when it does not exist. */
+  delete(key: string): Promise<void>;
   /** Keys under `prefix` (recursive), sorted. */
   list(prefix: string): Promise<string[]>;
   /**

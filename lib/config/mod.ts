@@ -81,6 +81,8 @@ export interface RecorderConfig {
   readonly idleTimeout: number;
   /** `max_recording_seconds`: longest single recording, integer > 0. @default {86400} */
   readonly maxRecordingSeconds: number;
+  /** `retention_days`: recordings older than this many days are deleted; 0 keeps all. @default {0} */
+  readonly retentionDays: number;
   /** `node_alias`: this node's name towards Liveman. */
   readonly nodeAlias?: string;
   /**
@@ -589,6 +591,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
       segmentDuration: 2,
       idleTimeout: 5,
       maxRecordingSeconds: 86400,
+      retentionDays: 0,
       stateDir: DEFAULT_STATE_DIR,
       spoolMaxBytes: DEFAULT_SPOOL_MAX_BYTES,
       iceHostAddresses: [],
@@ -600,6 +603,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     "segment_duration",
     "idle_timeout",
     "max_recording_seconds",
+    "retention_days",
     "node_alias",
     "state_dir",
     "spool_max_bytes",
@@ -639,6 +643,10 @@ function readRecorder(section: Section | undefined): RecorderConfig {
       `Must be > 0 seconds, got ${maxRecordingSeconds}`,
     );
   }
+  const retentionDays = section.number("retention_days", 0, true);
+  if (retentionDays < 0) {
+    throw section.error(section.key("retention_days"), `Must be >= 0 days, got ${retentionDays}`);
+  }
   const nodeAlias = section.nonEmpty("node_alias");
   const spoolMaxBytes = section.number("spool_max_bytes", DEFAULT_SPOOL_MAX_BYTES, true);
   if (spoolMaxBytes <= 0) {
@@ -656,6 +664,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     segmentDuration,
     idleTimeout,
     maxRecordingSeconds,
+    retentionDays,
     nodeAlias,
     stateDir: section.nonEmpty("state_dir") ?? DEFAULT_STATE_DIR,
     spoolMaxBytes,

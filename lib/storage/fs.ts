@@ -71,6 +71,27 @@ export class FsStorage implements Storage {
     }
   }
 
+  /** Deletes `key`, then its directories up to the root as they become empty. */
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw new StorageError(key, `Cannot delete ${path}: ${(error as Error).message}`, true, {
+        cause: error,
+      });
+    }
+    for (let dir = dirname(path); dir.startsWith(this.root + "/"); dir = dirname(dir)) {
+      try {
+        await Deno.remove(dir); // fails unless empty
+        this.#dirs.delete(dir);
+      } catch {
+        break;
+      }
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     const walk = async (dir: string, keyPrefix: string): Promise<void> => {

@@ -477,6 +477,18 @@ export class SpooledStorage implements Storage {
     return !!this.#latest.get(key) || await this.#store.headObject(key);
   }
 
+  /** Drops pending uploads of `key` and deletes it from the store. */
+  async delete(key: string): Promise<void> {
+    checkKey(key);
+    for (const entry of [...this.#queue]) {
+      if (entry.key !== key || entry === this.#inFlight) continue;
+      this.#drop(entry);
+      if (!entry.superseded) entry.superseded = true;
+      await Deno.remove(entry.path).catch(() => {});
+    }
+    await this.#store.deleteObject(key);
+  }
+
   async list(prefix: string): Promise<string[]> {
     const clean = prefix.replace(/\/+$/, "");
     const dirPrefix = clean ? `${checkKey(clean)}/` : "";
