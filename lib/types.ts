@@ -7,8 +7,11 @@
 /** The two kinds of track a recording holds. */
 export type TrackKind = "video" | "audio";
 
-/** Codecs the recorder can write into fMP4. */
-export type Codec = "h264" | "opus";
+/** Codecs the recorder records: H264, H265, VP8, VP9 and AV1 video; Opus audio. */
+export type Codec = "h264" | "h265" | "vp8" | "vp9" | "av1" | "opus";
+
+/** Containers the recorder writes: fragmented MP4 (`.m4s`) or WebM (`.webm`). */
+export type Container = "fmp4" | "webm";
 
 /** One RTP packet (RFC 3550) as received. */
 export interface RtpPacket {
@@ -35,16 +38,26 @@ export interface Frame {
   readonly clockRate: number;
   /** Capture time, Unix epoch microseconds: from RTCP sender reports where known, else arrival. */
   readonly captureUs: number;
-  /** True for an H264 IDR access unit; always true for audio. */
+  /**
+   * True for a frame a decoder can start at: an H264 IDR, an H265 IRAP picture, a VP8/VP9/AV1
+   * key frame. Always true for audio.
+   */
   readonly keyframe: boolean;
   /**
-   * Video: the access unit's NAL units as AVCC (4-byte big-endian length prefixes), parameter
-   * sets and access unit delimiters removed. Audio: one Opus packet.
+   * Video: H264/H265: the access unit's NAL units with 4-byte big-endian length prefixes,
+   * parameter sets and access unit delimiters removed. VP8/VP9: the frame as the encoder wrote
+   * it (VP9: possibly a superframe). AV1: one temporal unit of OBUs, each with its size field,
+   * temporal delimiters removed; a key frame starts with the sequence header. Audio: one Opus
+   * packet.
    */
   readonly data: Uint8Array;
-  /** H264 only: the sequence and picture parameter sets in force for this frame. */
+  /** H264 and H265: the sequence and picture parameter sets in force for this frame. */
   readonly sps?: Uint8Array;
   readonly pps?: Uint8Array;
+  /** H265 only: the video parameter set in force. */
+  readonly vps?: Uint8Array;
+  /** AV1 only: the sequence header OBU in force (with its OBU header and size field). */
+  readonly sequenceHeader?: Uint8Array;
   /** True when frames were lost just before this one (the decoder may need a keyframe). */
   readonly afterLoss?: boolean;
 }
@@ -55,8 +68,10 @@ export interface TrackInfo {
   readonly codec: Codec;
   /** fMP4 timescale; equal to the RTP clock rate. */
   readonly timescale: number;
-  /** RFC 6381 codec string, e.g. "avc1.42e01f" or "opus". */
+  /** RFC 6381 codec string, e.g. "avc1.42e01f", "vp09.00.20.08" or "opus". */
   readonly codecString: string;
+  /** The container of the track's segments. @default {"fmp4"} */
+  readonly container?: Container;
   readonly width?: number;
   readonly height?: number;
   readonly channels?: number;
@@ -144,9 +159,14 @@ export interface IngestTrack {
   readonly payloadType: number;
   /** Opus: channel count from the SDP (2 for WebRTC Opus). */
   readonly channels?: number;
-  /** H264 parameter sets from the SDP's sprop-parameter-sets, when it had them. */
+  /**
+   * Parameter sets from the SDP, when it had them: H264 sprop-parameter-sets, H265
+   * sprop-vps/sprop-sps/sprop-pps.
+   */
   readonly sps?: Uint8Array;
   readonly pps?: Uint8Array;
+  /** H265: the video parameter set of sprop-vps. */
+  readonly vps?: Uint8Array;
   /** RTP packets in arrival order (not yet reordered). Closes when the session ends. */
   readonly packets: ReadableStream<RtpPacket>;
   /** The latest sender report for this track, updated by the ingest as reports arrive. */

@@ -5,25 +5,11 @@
  * @module
  */
 
+import type { MediaSegmentOptions } from "../muxer.ts";
 import { TRACK_ID } from "./init.ts";
 import { BoxWriter } from "./writer.ts";
 
-/** One sample of a fragment. */
-export interface Sample {
-  /** Duration in the track's timescale. */
-  readonly duration: number;
-  readonly keyframe: boolean;
-  readonly data: Uint8Array;
-}
-
-/** What {@linkcode mediaSegment} needs. */
-export interface MediaSegmentOptions {
-  /** moof sequence number (1-based). */
-  readonly sequence: number;
-  /** tfdt: decode time of the first sample, in the track's timescale. */
-  readonly baseDecodeTime: number;
-  readonly samples: readonly Sample[];
-}
+export type { MediaSegmentOptions, Sample } from "../muxer.ts";
 
 // sample_depends_on = 2 (an I picture / independent audio) vs. depends_on = 1 + non-sync.
 const SYNC_FLAGS = 0x02000000;

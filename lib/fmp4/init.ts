@@ -1,70 +1,102 @@
 /**
- * Init segments (ISO/IEC 14496-12 with -15 for H264 and the Opus-in-ISOBMFF spec): ftyp + moov
- * with one track and an mvex, so media segments follow as moof + mdat fragments. Each box is a
- * function named after its type, in the order the spec lays them out.
+ * Init segments (ISO/IEC 14496-12; the sample entries of -15 for H264/H265, of the VP codec and
+ * AV1 ISOBMFF bindings, and of the Opus-in-ISOBMFF spec): ftyp + moov with one track and an
+ * mvex, so media segments follow as moof + mdat fragments. Each box is a function named after
+ * its type, in the order the spec lays them out; each codec's sample entry has its own file.
  * @module
  */
 
+import { parseSps } from "../codec/h264_sps.ts";
+import type { VideoConfig } from "../codec/mod.ts";
+import type { AudioTrackOptions, InitSegment } from "../muxer.ts";
 import type { TrackInfo } from "../types.ts";
-import { avcCodecString, parseSps } from "./h264_sps.ts";
+import { av01, av01CodecString } from "./av01.ts";
+import { avc1, avc1CodecString } from "./avc1.ts";
+import { hvc1, hvc1CodecString } from "./hvc1.ts";
+import { opus } from "./opus.ts";
+import { vp08, vp08CodecString } from "./vp08.ts";
+import { vp09, vp09CodecString } from "./vp09.ts";
 import { BoxWriter } from "./writer.ts";
+
+export type { AudioTrackOptions as AudioInitOptions, InitSegment } from "../muxer.ts";
 
 /** The one track id every init segment uses (one track per file). */
 export const TRACK_ID = 1;
 
 const MATRIX = [0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000];
 
-/** An init segment and the track description it encodes. */
-export interface InitSegment {
-  readonly bytes: Uint8Array;
-  readonly info: TrackInfo;
-}
+/**
+ * Parameters of {@linkcode videoInit}: a video configuration (any codec), or the H264
+ * parameter sets.
+ */
+export type VideoInitOptions =
+  & { /** @default 90000 */ readonly timescale?: number }
+  & ({ readonly config: VideoConfig } | { readonly sps: Uint8Array; readonly pps: Uint8Array });
 
-/** Parameters of {@linkcode videoInit}. */
-export interface VideoInitOptions {
-  readonly sps: Uint8Array;
-  readonly pps: Uint8Array;
-  /** @default 90000 */
-  readonly timescale?: number;
-}
-
-/** The init segment of an H264 track (`avc1` with `avcC`). */
+/**
+ * The init segment of a video track: `avc1`/`avcC`, `hvc1`/`hvcC`, `vp08`/`vpcC`,
+ * `vp09`/`vpcC` or `av01`/`av1C`. Throws RangeError for H264 parameter sets it cannot read.
+ */
 export function videoInit(options: VideoInitOptions): InitSegment {
-  const { sps, pps } = options;
-  const { width, height } = parseSps(sps);
+  const config: VideoConfig = "config" in options ? options.config : (() => {
+    const info = parseSps(options.sps);
+    const { sps, pps } = options;
+    return { codec: "h264", width: info.width, height: info.height, sps, pps, info } as const;
+  })();
   const info: TrackInfo = {
     kind: "video",
-    codec: "h264",
+    codec: config.codec,
     timescale: options.timescale ?? 90000,
-    codecString: avcCodecString(sps),
-    width,
-    height,
+    codecString: videoCodecString(config),
+    width: config.width,
+    height: config.height,
+    container: "fmp4",
   };
-  const w = new BoxWriter(512 + sps.length + pps.length);
+  const w = new BoxWriter(1024);
   ftyp(w);
-  moov(w, info, () => avc1(w, info, sps, pps));
+  moov(w, info, () => sampleEntry(w, config));
   return { bytes: w.finish(), info };
 }
 
-/** Parameters of {@linkcode audioInit}. */
-export interface AudioInitOptions {
-  /** @default 2 */
-  readonly channels?: number;
-  /** @default 48000 */
-  readonly sampleRate?: number;
-  /** Samples the decoder drops at the start (RFC 7845). @default 312 */
-  readonly preSkip?: number;
-  /** @default 48000 */
-  readonly timescale?: number;
+/** The codec string of `config` in MP4 (and in the manifest of an fMP4 recording). */
+export function videoCodecString(config: VideoConfig): string {
+  switch (config.codec) {
+    case "h264":
+      return avc1CodecString(config);
+    case "h265":
+      return hvc1CodecString(config);
+    case "vp8":
+      return vp08CodecString(config);
+    case "vp9":
+      return vp09CodecString(config);
+    case "av1":
+      return av01CodecString(config);
+  }
+}
+
+function sampleEntry(w: BoxWriter, config: VideoConfig): void {
+  switch (config.codec) {
+    case "h264":
+      return avc1(w, config);
+    case "h265":
+      return hvc1(w, config);
+    case "vp8":
+      return vp08(w, config);
+    case "vp9":
+      return vp09(w, config);
+    case "av1":
+      return av01(w, config);
+  }
 }
 
 /** The init segment of an Opus track (`Opus` with `dOps`). */
-export function audioInit(options: AudioInitOptions = {}): InitSegment {
+export function audioInit(options: AudioTrackOptions = {}): InitSegment {
   const info: TrackInfo = {
     kind: "audio",
     codec: "opus",
     timescale: options.timescale ?? 48000,
     codecString: "opus",
+    container: "fmp4",
     channels: options.channels ?? 2,
     sampleRate: options.sampleRate ?? 48000,
   };
@@ -151,34 +183,5 @@ function stbl(w: BoxWriter, sampleEntry: () => void): void {
     w.fullBox("stsc", 0, 0, () => w.u32(0));
     w.fullBox("stsz", 0, 0, () => w.u32(0).u32(0));
     w.fullBox("stco", 0, 0, () => w.u32(0));
-  });
-}
-
-function avc1(w: BoxWriter, info: TrackInfo, sps: Uint8Array, pps: Uint8Array): void {
-  w.box("avc1", () => {
-    w.zeros(6).u16(1); // reserved, data_reference_index
-    w.zeros(16); // pre_defined, reserved, pre_defined[3]
-    w.u16(info.width ?? 0).u16(info.height ?? 0);
-    w.u32(0x00480000).u32(0x00480000).u32(0).u16(1); // 72 dpi, reserved, frame_count
-    w.zeros(32).u16(0x0018).u16(0xffff); // compressorname, depth, pre_defined = -1
-    w.box("avcC", () => {
-      w.u8(1).u8(sps[1]).u8(sps[2]).u8(sps[3]);
-      w.u8(0xff); // 4-byte NAL lengths
-      w.u8(0xe1).u16(sps.length).bytes(sps);
-      w.u8(1).u16(pps.length).bytes(pps);
-    });
-  });
-}
-
-function opus(w: BoxWriter, info: TrackInfo, preSkip: number): void {
-  const channels = info.channels ?? 2;
-  w.box("Opus", () => {
-    w.zeros(6).u16(1); // reserved, data_reference_index
-    w.zeros(8).u16(channels).u16(16).u16(0).u16(0);
-    w.u32((info.sampleRate ?? 48000) * 0x10000);
-    w.box("dOps", () => {
-      w.u8(0).u8(channels).u16(preSkip).u32(info.sampleRate ?? 48000);
-      w.u16(0).u8(0); // OutputGain, ChannelMappingFamily 0 (mono/stereo)
-    });
   });
 }

@@ -7,12 +7,19 @@
  * has no successor, repeats its predecessor's duration); segments are cut only on a video
  * keyframe; audio segments end where the video segment ends, at the first audio frame at or past
  * that media time.
+ *
+ * The bytes come from a {@linkcode Muxer}: fMP4 by default, WebM (`lib/webm/`) when the
+ * recording's container is WebM; the segmentation is the same for both. A key frame whose
+ * decoder configuration differs from the one in force (new parameter sets, sequence header,
+ * resolution) starts a new segment with a new init segment.
  * @module
  */
 
+import { sameVideoConfig, type VideoConfig, videoConfig } from "../codec/mod.ts";
+import type { Muxer } from "../muxer.ts";
 import type { Frame, Segment, TrackInfo, TrackKind } from "../types.ts";
-import { mediaSegment, type Sample } from "./fragment.ts";
-import { audioInit, videoInit } from "./init.ts";
+import type { Sample } from "./fragment.ts";
+import { fmp4Muxer } from "./muxer.ts";
 
 /** Options of {@linkcode Fmp4SegmentStream}. */
 export interface Fmp4SegmentOptions {
@@ -24,6 +31,8 @@ export interface Fmp4SegmentOptions {
   readonly audioPrerollUs?: number;
   /** Asks the publisher for a keyframe (browsers send one only when asked). */
   readonly requestKeyframe?: () => void;
+  /** The container. @default {fmp4Muxer} */
+  readonly muxer?: Muxer;
 }
 
 /** Counters of a {@linkcode Fmp4SegmentStream}. */
@@ -64,12 +73,20 @@ class TrackSegmenter {
   #initVersion = 0;
   #initName = "";
   #stats: SegmenterStats;
+  readonly #muxer: Muxer;
 
-  constructor(kind: TrackKind, timescale: number, recordingStartUs: number, stats: SegmenterStats) {
+  constructor(
+    kind: TrackKind,
+    timescale: number,
+    recordingStartUs: number,
+    stats: SegmenterStats,
+    muxer: Muxer,
+  ) {
     this.kind = kind;
     this.#timescale = timescale;
     this.#recordingStartUs = recordingStartUs;
     this.#stats = stats;
+    this.#muxer = muxer;
   }
 
   get timescale(): number {
@@ -109,7 +126,10 @@ class TrackSegmenter {
     this.info = info;
     this.#initVersion++;
     const base = this.kind === "video" ? "init" : "audio_init";
-    this.#initName = this.#initVersion === 1 ? `${base}.m4s` : `${base}_${this.#initVersion}.m4s`;
+    const ext = this.#muxer.extension;
+    this.#initName = this.#initVersion === 1
+      ? `${base}.${ext}`
+      : `${base}_${this.#initVersion}.${ext}`;
     emit({
       kind: "init",
       track: this.kind,
@@ -174,7 +194,7 @@ class TrackSegmenter {
     emit({
       kind: "media",
       track: this.kind,
-      name: `${prefix}${String(sequence).padStart(4, "0")}.m4s`,
+      name: `${prefix}${String(sequence).padStart(4, "0")}.${this.#muxer.extension}`,
       initName: this.#initName,
       sequence,
       info: this.info,
@@ -185,7 +205,7 @@ class TrackSegmenter {
         Math.round((startTicks + durationTicks) * 1e6 / this.#timescale),
       frameCount: samples.length,
       keyframe: samples[0].keyframe,
-      bytes: mediaSegment({
+      bytes: this.#muxer.mediaSegment(this.info, {
         sequence,
         baseDecodeTime: startTicks,
         samples: samples as readonly Sample[],
@@ -235,8 +255,9 @@ export class Segmenter {
   /** Video segment boundaries (video ticks) the audio track has yet to reach. */
   #boundaries: number[] = [];
   #nextKeyframeRequestTicks = Infinity;
-  #videoSps: Uint8Array | undefined;
-  #videoPps: Uint8Array | undefined;
+  readonly #muxer: Muxer;
+  /** The video configuration of the init segment in force. */
+  #videoConfig: VideoConfig | undefined;
   /** After a video gap the next segment must wait for a keyframe. */
   #videoNeedsKeyframe = false;
 
@@ -244,6 +265,7 @@ export class Segmenter {
     this.#options = options;
     this.#targetSec = options.targetDurationSec ?? 2;
     this.#hasVideo = options.tracks.includes("video");
+    this.#muxer = options.muxer ?? fmp4Muxer;
   }
 
   push(frame: Frame, emit: Emit): void {
@@ -280,7 +302,7 @@ export class Segmenter {
       }
       return false;
     }
-    if (!frame.keyframe || !frame.sps || !frame.pps) {
+    if (!this.#configOf(frame)) {
       if (!this.#askedForFirstKeyframe) {
         this.#askedForFirstKeyframe = true;
         this.#requestKeyframe();
@@ -299,9 +321,12 @@ export class Segmenter {
 
   #begin(startUs: number, _emit: Emit): void {
     this.recordingStartUs = startUs;
-    if (this.#hasVideo) this.#video = new TrackSegmenter("video", 90000, startUs, this.stats);
+    const muxer = this.#muxer;
+    if (this.#hasVideo) {
+      this.#video = new TrackSegmenter("video", 90000, startUs, this.stats, muxer);
+    }
     if (this.#options.tracks.includes("audio")) {
-      this.#audio = new TrackSegmenter("audio", 48000, startUs, this.stats);
+      this.#audio = new TrackSegmenter("audio", 48000, startUs, this.stats, muxer);
     }
   }
 
@@ -326,14 +351,20 @@ export class Segmenter {
       this.#endVideoSegment(emit);
       this.#videoNeedsKeyframe = true;
     }
-    const paramsChanged = frame.keyframe && frame.sps && frame.pps &&
-      (!equal(frame.sps, this.#videoSps) || !equal(frame.pps, this.#videoPps));
+    const config = this.#configOf(frame);
+    if (frame.keyframe && !config) {
+      // A broken (or hostile) publisher's parameters: no init segment can describe them.
+      this.#videoNeedsKeyframe = true;
+      this.#requestKeyframe();
+      return void this.#drop();
+    }
+    const paramsChanged = config !== undefined && config !== this.#videoConfig;
     const start = video.segmentStart;
     const cut = start !== undefined && frame.keyframe &&
       (dts - start >= target || paramsChanged);
     if (cut) this.#endVideoSegment(emit, dts);
     if (this.#videoNeedsKeyframe || video.info === undefined) {
-      if (!frame.keyframe || !frame.sps || !frame.pps) {
+      if (!config) {
         if (dts >= this.#nextKeyframeRequestTicks || this.#nextKeyframeRequestTicks === Infinity) {
           this.#requestKeyframe();
           this.#nextKeyframeRequestTicks = dts + target / 2;
@@ -343,9 +374,8 @@ export class Segmenter {
       this.#videoNeedsKeyframe = false;
     }
     if (paramsChanged) {
-      const init = videoInit({ sps: frame.sps!, pps: frame.pps!, timescale: video.timescale });
-      this.#videoSps = frame.sps;
-      this.#videoPps = frame.pps;
+      const init = this.#muxer.videoInit(config, video.timescale);
+      this.#videoConfig = config;
       video.init(init.bytes, init.info, emit);
     }
     video.push(dts, frame);
@@ -374,7 +404,7 @@ export class Segmenter {
     if (!audio) return void this.#drop();
     if (!audio.started) {
       audio.start(frame);
-      const init = audioInit({
+      const init = this.#muxer.audioInit({
         channels: 2,
         sampleRate: frame.clockRate,
         timescale: frame.clockRate,
@@ -399,6 +429,36 @@ export class Segmenter {
     this.#cutAudio(emit);
   }
 
+  /**
+   * The decoder configuration a video key frame starts: the one in force (the same object) when
+   * it has not changed; undefined for a frame a recording cannot start at (not a key frame, no
+   * parameter sets, headers that do not parse or describe an absurd picture).
+   */
+  #configOf(frame: Frame): VideoConfig | undefined {
+    if (!frame.keyframe) return undefined;
+    const current = this.#videoConfig;
+    // Depacketizers keep the parameter-set arrays while they are unchanged: no parsing then.
+    if (current && frame.codec === current.codec) {
+      if (current.codec === "h264" && frame.sps === current.sps && frame.pps === current.pps) {
+        return current;
+      }
+      if (
+        current.codec === "h265" && frame.sps === current.sps && frame.pps === current.pps &&
+        frame.vps === current.vps
+      ) return current;
+      if (current.codec === "av1" && frame.sequenceHeader === current.sequenceHeader) {
+        return current;
+      }
+    }
+    const config = videoConfig(frame);
+    if (config && !this.#muxer.supports(config.codec)) {
+      throw new RangeError(
+        `Codec ${config.codec.toUpperCase()} cannot be recorded in ${this.#muxer.container}`,
+      );
+    }
+    return config && sameVideoConfig(config, current) ? current : config;
+  }
+
   /** Ends audio segments at every video boundary the audio has reached. */
   #cutAudio(emit: Emit): void {
     const audio = this.#audio!;
@@ -409,10 +469,4 @@ export class Segmenter {
       this.#boundaries.shift();
     }
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array | undefined): boolean {
-  if (!b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,6 +1,7 @@
 /**
  * RTP packets (in sequence order) → {@linkcode Frame}s: the payload format's depacketizer
- * (RFC 6184 H264, RFC 7587 Opus), timestamp unwrapping (RFC 3550 §5.1) and capture times from
+ * (RFC 6184 H264, RFC 7798 H265, RFC 7741 VP8, RFC 9628 VP9, the AOM AV1 payload format,
+ * RFC 7587 Opus), timestamp unwrapping (RFC 3550 §5.1) and capture times from
  * sender reports (RFC 3550 §6.4.1). A change of SSRC (the publisher restarted its encoder) keeps
  * the extended timestamps going: the new source's first frame follows the last one by the last
  * frame interval, and the capture clock starts over.
@@ -11,21 +12,28 @@ import { ProtocolError } from "../errors.ts";
 import type { Codec, Frame, RtpPacket, SenderReport, TrackKind } from "../types.ts";
 import { CaptureClock } from "./clock.ts";
 import { type DepacketizerStats, type H264AccessUnit, H264Depacketizer } from "./h264.ts";
+import { Av1Depacketizer } from "./av1.ts";
+import { H265Depacketizer } from "./h265.ts";
 import { OpusDepacketizer, type OpusFrame } from "./opus.ts";
 import { TimestampUnwrapper } from "./timestamp.ts";
+import type { VideoDepacketizer, VideoFrame } from "./video_depacketizer.ts";
+import { Vp8Depacketizer } from "./vp8.ts";
+import { Vp9Depacketizer } from "./vp9.ts";
 
 /** Options of {@linkcode DepacketizeStream}: the track and its back channels. */
 export interface DepacketizeOptions {
   readonly kind: TrackKind;
   readonly codec: Codec;
-  /** RTP clock rate: 90000 for H264, 48000 for Opus. */
+  /** RTP clock rate: 90000 for video, 48000 for Opus. */
   readonly clockRate: number;
-  /** H264 parameter sets from the SDP, when it had them. */
+  /** H264/H265 parameter sets from the SDP, when it had them. */
   readonly sps?: Uint8Array;
   readonly pps?: Uint8Array;
+  /** H265: the VPS from the SDP. */
+  readonly vps?: Uint8Array;
   /** The latest sender report of the track (read once per frame). */
   readonly senderReport?: () => SenderReport | undefined;
-  /** Asks the publisher for a keyframe (H264: at start and after loss). */
+  /** Asks the publisher for a keyframe (video: at start and after loss). */
   readonly onKeyframeNeeded?: () => void;
   /** Told about each packet dropped as malformed (to log it with the stream name). */
   readonly onProtocolError?: (error: ProtocolError, packet: RtpPacket) => void;
@@ -80,7 +88,7 @@ type Sink = TransformStreamDefaultController<Frame>;
 class FrameAssembler {
   readonly stats: DepacketizeStats;
   readonly #options: DepacketizeOptions;
-  readonly #h264: H264Depacketizer | undefined;
+  readonly #video: H264Depacketizer | VideoDepacketizer | undefined;
   readonly #opus: OpusDepacketizer | undefined;
   readonly #unwrapper = new TimestampUnwrapper();
   readonly #clock: CaptureClock;
@@ -94,21 +102,32 @@ class FrameAssembler {
     this.#clock = new CaptureClock(options.clockRate);
     // A guess until two frames are seen: 30 fps video, 20 ms audio.
     this.#lastInterval = Math.round(options.clockRate / (options.kind === "video" ? 30 : 50));
-    if (options.codec === "h264") {
-      this.#h264 = new H264Depacketizer({
-        sps: options.sps,
-        pps: options.pps,
-        onKeyframeNeeded: options.onKeyframeNeeded,
-      });
-    } else {
-      this.#opus = new OpusDepacketizer();
+    const { sps, pps, vps, onKeyframeNeeded } = options;
+    switch (options.codec) {
+      case "h264":
+        this.#video = new H264Depacketizer({ sps, pps, onKeyframeNeeded });
+        break;
+      case "h265":
+        this.#video = new H265Depacketizer({ vps, sps, pps, onKeyframeNeeded });
+        break;
+      case "vp8":
+        this.#video = new Vp8Depacketizer({ onKeyframeNeeded });
+        break;
+      case "vp9":
+        this.#video = new Vp9Depacketizer({ onKeyframeNeeded });
+        break;
+      case "av1":
+        this.#video = new Av1Depacketizer({ onKeyframeNeeded });
+        break;
+      case "opus":
+        this.#opus = new OpusDepacketizer();
     }
     this.stats = {
       packets: 0,
       frames: 0,
       protocolErrors: 0,
       ssrcChanges: 0,
-      depacketizer: (this.#h264 ?? this.#opus)!.stats,
+      depacketizer: (this.#video ?? this.#opus)!.stats,
     };
   }
 
@@ -119,8 +138,8 @@ class FrameAssembler {
       this.#ssrc = packet.ssrc;
     }
     try {
-      if (this.#h264) {
-        const units = this.#h264.push(packet);
+      if (this.#video) {
+        const units = this.#video.push(packet);
         for (let i = 0; i < units.length; i++) this.#emit(sink, units[i]);
       } else {
         const frame = this.#opus!.push(packet);
@@ -149,14 +168,14 @@ class FrameAssembler {
   }
 
   #flushDepacketizer(sink: Sink): void {
-    if (this.#h264) {
-      for (const unit of this.#h264.flush()) this.#emit(sink, unit);
+    if (this.#video) {
+      for (const unit of this.#video.flush()) this.#emit(sink, unit);
     } else {
       this.#opus!.flush();
     }
   }
 
-  #emit(sink: Sink, unit: H264AccessUnit | OpusFrame): void {
+  #emit(sink: Sink, unit: H264AccessUnit | VideoFrame | OpusFrame): void {
     const timestamp = this.#unwrapper.unwrap(unit.timestamp);
     if (this.#emitted && timestamp > this.#lastTimestamp) {
       this.#lastInterval = timestamp - this.#lastTimestamp;
@@ -181,6 +200,8 @@ class FrameAssembler {
       data: unit.data,
       sps: "sps" in unit ? unit.sps : undefined,
       pps: "pps" in unit ? unit.pps : undefined,
+      vps: "vps" in unit ? unit.vps : undefined,
+      sequenceHeader: "sequenceHeader" in unit ? unit.sequenceHeader : undefined,
       afterLoss: unit.afterLoss,
     });
   }
