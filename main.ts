@@ -159,6 +159,8 @@ export async function main(args: string[]): Promise<number> {
       acceptWhip: (stream, offer) =>
         acceptWhipOffer(stream, offer, {
           signal: shutdown.signal,
+          // A publisher that vanishes without DELETE ends its recording like a silent RTP source.
+          idleTimeoutMs: recorderConfig.idleTimeout * 1000,
           hostAddresses: recorderConfig.iceHostAddresses.length > 0
             ? recorderConfig.iceHostAddresses
             : undefined,

@@ -215,7 +215,12 @@ export async function rtpSdp(
 }
 
 /** ffmpeg output arguments that copy the first video and audio stream to RTP. */
-export function rtpOutputs(videoPort: number, audioPort: number, frames?: number): string[] {
+export function rtpOutputs(
+  videoPort: number,
+  audioPort: number,
+  frames?: number,
+  ssrcs: readonly [number, number] = [1111, 2222],
+): string[] {
   const limit = frames ? ["-frames", String(frames)] : [];
   return [
     "-map",
@@ -226,7 +231,7 @@ export function rtpOutputs(videoPort: number, audioPort: number, frames?: number
     "-payload_type",
     "96",
     "-ssrc",
-    "1111",
+    String(ssrcs[0]),
     "-f",
     "rtp",
     `rtp://127.0.0.1:${videoPort}?rtcpport=${videoPort + 1}&pkt_size=1200`,
@@ -238,7 +243,7 @@ export function rtpOutputs(videoPort: number, audioPort: number, frames?: number
     "-payload_type",
     "97",
     "-ssrc",
-    "2222",
+    String(ssrcs[1]),
     "-f",
     "rtp",
     `rtp://127.0.0.1:${audioPort}?rtcpport=${audioPort + 1}&pkt_size=1200`,
