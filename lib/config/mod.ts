@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
+import { streamIdentity, streamNameProblem } from "../storage/key.ts";
 import { globToRegExp } from "./glob.ts";
 
 export type { LogLevel } from "../log.ts";
@@ -22,6 +23,8 @@ export interface Config {
   readonly file: string;
   readonly http: HttpConfig;
   readonly log: LogConfig;
+  /** `[auth]`: who may publish and use the API. */
+  readonly auth: AuthConfig;
   readonly recorder: RecorderConfig;
   /** `[liveman]`: the Liveman service of `main.ts liveman`. */
   readonly liveman: LivemanServiceConfig;
@@ -50,6 +53,29 @@ export interface LivemanServiceConfig {
   readonly database: string;
   /** Bearer token the recorders must send with reports; reports are open when unset. */
   readonly token?: string;
+}
+
+/**
+ * `[auth]`, as Live777 has it: static bearer tokens and a secret for HMAC-SHA256 signed JWTs
+ * (claims `id`, `mode`, `exp`). With neither, everything is open.
+ */
+export interface AuthConfig {
+  /** `secret`: HS256 key of the JWTs. */
+  readonly secret?: string;
+  /** `tokens`: static bearer tokens, each allowed everything. @default {[]} */
+  readonly tokens: readonly string[];
+}
+
+/** `[recorder.limits]`: what one client or session may take. */
+export interface LimitsConfig {
+  /** `max_sessions`: WHIP sessions at once, negotiating or live. @default {256} */
+  readonly maxSessions: number;
+  /** `max_bitrate`: bits per second one session may send (all tracks). @default {50_000_000} */
+  readonly maxBitrate: number;
+  /** `max_packet_rate`: RTP packets per second one session may send. @default {10_000} */
+  readonly maxPacketRate: number;
+  /** `max_sdp_bytes`: largest SDP offer accepted. @default {65_536} */
+  readonly maxSdpBytes: number;
 }
 
 /** `[log]`. */
@@ -101,6 +127,8 @@ export interface RecorderConfig {
   readonly storage: StorageConfig;
   /** `[recorder.liveman]`; absent means local-only mode. */
   readonly liveman?: LivemanConfig;
+  /** `[recorder.limits]`. */
+  readonly limits: LimitsConfig;
 }
 
 /** `[recorder.storage]`, tagged by `type`. */
@@ -168,7 +196,6 @@ const LOG_LEVELS: readonly LogLevel[] = ["off", "error", "warn", "info", "debug"
 /** Live777 sections the recorder accepts and ignores. */
 const IGNORED_SECTIONS = new Set([
   "ice_servers",
-  "auth",
   "strategy",
   "webhook",
   "sdp",
@@ -188,9 +215,20 @@ const SECRETS = new Set([
   "session_token",
   "security_token",
   "token",
+  "tokens",
+  "secret",
+  "password",
+  "access_key_id",
   // May hold a password.
   "database",
 ]);
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  maxSessions: 256,
+  maxBitrate: 50_000_000,
+  maxPacketRate: 10_000,
+  maxSdpBytes: 65_536,
+};
 
 type Table = Record<string, unknown>;
 
@@ -596,6 +634,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
       spoolMaxBytes: DEFAULT_SPOOL_MAX_BYTES,
       iceHostAddresses: [],
       storage: readStorage(undefined),
+      limits: DEFAULT_LIMITS,
     };
   }
   section.onlyKeys([
@@ -610,6 +649,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     "ice_host_addresses",
     "storage",
     "liveman",
+    "limits",
   ]);
   const autoStreams: string[] = [];
   const globs = section.array("auto_streams") ?? [];
@@ -671,20 +711,50 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     iceHostAddresses,
     storage: readStorage(section.section("storage")),
     liveman: readLiveman(section.section("liveman"), nodeAlias),
+    limits: readLimits(section.section("limits")),
   };
 }
 
-function streamNameProblem(name: string): string | undefined {
-  if (name.length === 0) return "Stream name must not be empty";
-  if (name.length > 200) return `Stream name is longer than 200 characters`;
-  // deno-lint-ignore no-control-regex
-  if (/[/\\\x00-\x1f\x7f]/.test(name)) {
-    return `Invalid stream name ${quote(name)} (no "/", "\\" or control characters)`;
-  }
-  if (name === "." || name.includes("..")) {
-    return `Invalid stream name ${quote(name)} (no "." or "..")`;
-  }
-  return undefined;
+function readLimits(section: Section | undefined): LimitsConfig {
+  if (!section) return DEFAULT_LIMITS;
+  section.onlyKeys(["max_sessions", "max_bitrate", "max_packet_rate", "max_sdp_bytes"]);
+  const limit = (key: string, fallback: number, max: number) => {
+    const value = section.number(key, fallback, true);
+    if (value < 1 || value > max) {
+      throw section.error(section.key(key), `Must be >= 1 and <= ${max}, got ${value}`);
+    }
+    return value;
+  };
+  return {
+    maxSessions: limit("max_sessions", DEFAULT_LIMITS.maxSessions, 1_000_000),
+    maxBitrate: limit("max_bitrate", DEFAULT_LIMITS.maxBitrate, 100_000_000_000),
+    maxPacketRate: limit("max_packet_rate", DEFAULT_LIMITS.maxPacketRate, 10_000_000),
+    maxSdpBytes: limit("max_sdp_bytes", DEFAULT_LIMITS.maxSdpBytes, 16 * 1024 * 1024),
+  };
+}
+
+function readAuth(section: Section | undefined): AuthConfig {
+  if (!section) return { tokens: [] };
+  section.onlyKeys(["secret", "tokens", "accounts"]);
+  const secret = section.nonEmpty("secret");
+  const tokens = (section.array("tokens") ?? []).map((token, i) => {
+    const key = `${section.key("tokens")}[${i}]`;
+    if (typeof token !== "string") {
+      throw section.error(key, `Expected a string, got ${describe(token, true)}`);
+    }
+    if (token.trim() === "") throw section.error(key, "Must not be empty");
+    return token;
+  });
+  // `[[auth.accounts]]` are the logins of Live777's web console: checked, not used here.
+  (section.array("accounts") ?? []).forEach((entry, i) => {
+    const key = `${section.key("accounts")}[${i}]`;
+    if (!isTable(entry)) throw section.error(key, `Expected a table, got ${describe(entry, true)}`);
+    const account = section.child(key, entry);
+    account.onlyKeys(["username", "password"]);
+    account.string("username");
+    account.string("password");
+  });
+  return { secret, tokens };
 }
 
 function readSource(source: Section, baseDir: string): SourceConfig {
@@ -715,9 +785,18 @@ function readSource(source: Section, baseDir: string): SourceConfig {
 function readStreams(section: Section | undefined, baseDir: string): Map<string, StreamConfig> {
   const streams = new Map<string, StreamConfig>();
   if (!section) return streams;
+  const identities = new Map<string, string>();
   for (const name of Object.keys(section.table)) {
     const problem = streamNameProblem(name);
     if (problem) throw section.error(section.key(name), problem);
+    const other = identities.get(streamIdentity(name));
+    if (other !== undefined) {
+      throw section.error(
+        section.key(name),
+        `Stream name differs from ${quote(other)} only by case: their files would collide`,
+      );
+    }
+    identities.set(streamIdentity(name), name);
     const stream = section.section(name)!;
     stream.onlyKeys(["sources"]);
     const list = stream.array("sources") ?? [];
@@ -771,11 +850,11 @@ export function parseConfig(
   for (const key of Object.keys(data)) {
     if (IGNORED_SECTIONS.has(key)) {
       ignoredSections.push(key);
-    } else if (!["http", "log", "recorder", "liveman", "stream"].includes(key)) {
+    } else if (!["http", "log", "auth", "recorder", "liveman", "stream"].includes(key)) {
       throw root.error(
         root.key(key),
-        `Unknown section (expected "http", "log", "recorder", "liveman", "stream" or a Live777 ` +
-          `section)`,
+        `Unknown section (expected "http", "log", "auth", "recorder", "liveman", "stream" or a ` +
+          `Live777 section)`,
       );
     }
   }
@@ -783,6 +862,7 @@ export function parseConfig(
     file,
     http: readHttp(root.section("http")),
     log: readLog(root.section("log"), file, env),
+    auth: readAuth(root.section("auth")),
     recorder: readRecorder(root.section("recorder")),
     liveman: readLivemanService(root.section("liveman")),
     streams: readStreams(root.section("stream"), dirname(resolve(file))),

@@ -12,6 +12,9 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { Storage } from "../types.ts";
 
+/** Longest note file name that is the key itself (file names stop at 255 bytes). */
+const MAX_NOTE_NAME = 200;
+
 /** The journal of recordings in progress. */
 export class RecordingJournal {
   readonly dir: string;
@@ -20,19 +23,31 @@ export class RecordingJournal {
     this.dir = dir;
   }
 
-  #path(recordingKey: string): string {
-    return join(this.dir, encodeURIComponent(recordingKey));
+  /**
+   * The note's file: the URL-encoded key, or, when that is too long for a file name (a long
+   * non-ASCII stream name), the key's SHA-256 with ".key" holding the key itself.
+   */
+  async #path(recordingKey: string): Promise<{ path: string; content: Uint8Array }> {
+    const encoded = encodeURIComponent(recordingKey);
+    if (encoded.length <= MAX_NOTE_NAME) {
+      return { path: join(this.dir, encoded), content: new Uint8Array(0) };
+    }
+    const content = new TextEncoder().encode(recordingKey);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", content));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    return { path: join(this.dir, `${hex}.key`), content };
   }
 
   /** Notes that `recordingKey` is being written. */
   async begin(recordingKey: string): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
-    await Deno.writeFile(this.#path(recordingKey), new Uint8Array(0));
+    const { path, content } = await this.#path(recordingKey);
+    await Deno.writeFile(path, content);
   }
 
   /** Notes that `recordingKey` ended cleanly (its manifest is final). */
   async end(recordingKey: string): Promise<void> {
-    await Deno.remove(this.#path(recordingKey)).catch((error) => {
+    await Deno.remove((await this.#path(recordingKey)).path).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
   }
@@ -51,7 +66,15 @@ export class RecordingJournal {
       throw error;
     }
     for (const name of names) {
-      const recordingKey = decodeURIComponent(name);
+      let recordingKey: string;
+      try {
+        recordingKey = name.endsWith(".key")
+          ? await Deno.readTextFile(join(this.dir, name))
+          : decodeURIComponent(name);
+      } catch (error) {
+        log.warn("Ignoring an unreadable note in the journal", { file: name, error });
+        continue;
+      }
       const key = `${recordingKey}/manifest.mpd`;
       try {
         await storage.discardIncomplete?.(recordingKey);

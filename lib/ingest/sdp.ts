@@ -23,8 +23,19 @@ export interface SdpMedia {
   readonly fmtp: ReadonlyMap<string, string>;
 }
 
+/** rtpmap encoding names of the video codecs the recorder records (AV1X: early AV1 senders). */
+const VIDEO_CODECS: Readonly<Record<string, Codec>> = {
+  h264: "h264",
+  h265: "h265",
+  vp8: "vp8",
+  vp9: "vp9",
+  av1: "av1",
+  av1x: "av1",
+};
+
 /**
- * Parses an SDP description and returns its H264 and Opus media sections. Throws
+ * Parses an SDP description and returns its video (H264, H265, VP8, VP9, AV1) and Opus media
+ * sections; in each, the first payload type the recorder can record. Throws
  * {@linkcode ProtocolError} naming the line at fault when the description is unusable.
  */
 export function parseSdp(text: string): SdpMedia[] {
@@ -47,7 +58,10 @@ export function parseSdp(text: string): SdpMedia[] {
     if (port <= 0 || port > 65535) {
       throw new ProtocolError(`Bad SDP port in ${JSON.stringify(mLine)}`);
     }
-    const payloadTypes = formats.split(" ").map(Number);
+    const payloadTypes = formats.split(" ").filter((f) => f !== "").map(Number);
+    if (payloadTypes.some((pt) => pt > 127)) {
+      throw new ProtocolError(`Bad SDP payload type in ${JSON.stringify(mLine)}`);
+    }
     let address = sessionAddress;
     let rtcpPort = port + 1;
     const rtpmaps = new Map<number, string>();
@@ -55,8 +69,12 @@ export function parseSdp(text: string): SdpMedia[] {
     for (const line of lines) {
       if (line.startsWith("c=")) address = connectionAddress(line);
       else if (line === "a=rtcp-mux") rtcpPort = port;
-      else if (line.startsWith("a=rtcp:")) rtcpPort = Number(line.slice(7).split(" ")[0]);
-      else if (line.startsWith("a=rtpmap:")) {
+      else if (line.startsWith("a=rtcp:")) {
+        rtcpPort = Number(line.slice(7).split(" ")[0]);
+        if (!Number.isInteger(rtcpPort) || rtcpPort <= 0 || rtcpPort > 65535) {
+          throw new ProtocolError(`Bad SDP RTCP port in ${JSON.stringify(line)}`);
+        }
+      } else if (line.startsWith("a=rtpmap:")) {
         const [pt, ...rest] = line.slice(9).split(" ");
         rtpmaps.set(Number(pt), rest.join(" "));
       } else if (line.startsWith("a=fmtp:")) {
@@ -64,12 +82,27 @@ export function parseSdp(text: string): SdpMedia[] {
         fmtps.set(Number(pt), rest.join(" "));
       }
     }
+    if (rtcpPort > 65535) {
+      throw new ProtocolError(`SDP port 65535 leaves no port for RTCP in ${JSON.stringify(mLine)}`);
+    }
     for (const pt of payloadTypes) {
       const rtpmap = rtpmaps.get(pt);
       if (!rtpmap) continue;
       const [name, rate, channels] = rtpmap.split("/");
-      const codec = name.toLowerCase();
-      if (kind === "video" && codec === "h264" || kind === "audio" && codec === "opus") {
+      const lower = name.toLowerCase();
+      const codec = kind === "video" ? VIDEO_CODECS[lower] : lower === "opus" ? "opus" : undefined;
+      if (codec) {
+        const clockRate = Number(rate);
+        const channelCount = channels ? Number(channels) : undefined;
+        // Every video payload format runs at 90 kHz (RFC 6184 §8.2.1, RFC 7798 §7.1, RFC 7741
+        // §6.1, RFC 9628 §6.1, AV1 §7.1), Opus at 48 kHz (RFC 7587 §7).
+        if (
+          !/^\d+$/.test(rate ?? "") || clockRate !== (codec === "opus" ? 48000 : 90000) ||
+          channels !== undefined &&
+            (!/^\d+$/.test(channels) || !(channelCount! >= 1 && channelCount! <= 255))
+        ) {
+          throw new ProtocolError(`Bad SDP rtpmap ${JSON.stringify(`a=rtpmap:${pt} ${rtpmap}`)}`);
+        }
         const fmtp = new Map<string, string>();
         for (const param of (fmtps.get(pt) ?? "").split(";")) {
           const eq = param.indexOf("=");
@@ -77,10 +110,10 @@ export function parseSdp(text: string): SdpMedia[] {
         }
         media.push({
           kind,
-          codec: codec as Codec,
+          codec,
           payloadType: pt,
-          clockRate: Number(rate),
-          channels: channels ? Number(channels) : undefined,
+          clockRate,
+          channels: channelCount,
           port,
           rtcpPort,
           address: address || "127.0.0.1",
@@ -90,7 +123,9 @@ export function parseSdp(text: string): SdpMedia[] {
       }
     }
   }
-  if (media.length === 0) throw new ProtocolError("SDP has no H264 video or Opus audio section");
+  if (media.length === 0) {
+    throw new ProtocolError("SDP has no H264, H265, VP8, VP9 or AV1 video nor Opus audio section");
+  }
   return media;
 }
 

@@ -18,14 +18,63 @@ export function checkKey(key: string): string {
   return key;
 }
 
+/** Longest stream name, in UTF-8 bytes: one path segment must stay under NAME_MAX (255). */
+export const MAX_STREAM_NAME_BYTES = 200;
+
+/** Device names Windows reserves in every directory, with or without an extension. */
+const WINDOWS_DEVICES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+
 /**
- * Whether `name` may be used as a stream name and so as one path segment of a key. Allows
- * letters, digits and `-_.~@+=,` in any script; rejects separators, control characters, "." and
- * ".." and names longer than 200 characters.
+ * Why `name` cannot be a stream name (and so one path segment of every key of its recordings),
+ * or undefined when it can. A stream name is 1 to 200 UTF-8 bytes of letters and digits in any
+ * script and `-_.~@+=,`; it does not start or end with "." (hidden files; Windows drops trailing
+ * dots), holds no "..", is in Unicode normalization form NFKC (so no fullwidth or other
+ * compatibility look-alikes, no decomposed accents) and is no Windows device name. Separators,
+ * control and format characters (RTL overrides, zero-width joiners) are refused.
+ *
+ * @example
+ * ```ts
+ * import { streamNameProblem } from "./key.ts";
+ * if (streamNameProblem("cam-1") !== undefined) throw new Error("cam-1 is fine");
+ * if (streamNameProblem("..") === undefined) throw new Error(".. is not");
+ * ```
  */
+export function streamNameProblem(name: string): string | undefined {
+  const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+  if (name.length === 0) return "Stream name must not be empty";
+  if (new TextEncoder().encode(name).length > MAX_STREAM_NAME_BYTES) {
+    return `Stream name ${shown} is longer than ${MAX_STREAM_NAME_BYTES} bytes`;
+  }
+  if (!/^[\p{L}\p{N}\-_.~@+=,]+$/u.test(name)) {
+    return `Invalid stream name ${shown} (letters, digits and "-_.~@+=," only)`;
+  }
+  if (name.startsWith(".") || name.endsWith(".") || name.includes("..")) {
+    return `Invalid stream name ${shown} (no "..", and no "." first or last)`;
+  }
+  if (name !== name.normalize("NFKC")) {
+    return `Invalid stream name ${shown} (not in Unicode normalization form NFKC)`;
+  }
+  if (WINDOWS_DEVICES.test(name)) return `Invalid stream name ${shown} (a reserved device name)`;
+  return undefined;
+}
+
+/** Whether `name` may be used as a stream name; see {@linkcode streamNameProblem}. */
 export function isValidStreamName(name: string): boolean {
-  return name.length > 0 && name.length <= 200 && name !== "." && name !== ".." &&
-    /^[\p{L}\p{N}\-_.~@+=,]+$/u.test(name) && name === name.normalize("NFC");
+  return streamNameProblem(name) === undefined;
+}
+
+/**
+ * What two stream names share when a case-insensitive file system (macOS, Windows) would store
+ * their recordings in one directory: they must never record at the same time.
+ *
+ * @example
+ * ```ts
+ * import { streamIdentity } from "./key.ts";
+ * if (streamIdentity("Cam1") !== streamIdentity("cam1")) throw new Error("one directory");
+ * ```
+ */
+export function streamIdentity(name: string): string {
+  return name.normalize("NFKC").toUpperCase().toLowerCase();
 }
 
 /** The directory key of a recording that starts at `startMs`: `<stream>/YYYY/MM/DD` in UTC. */

@@ -118,7 +118,8 @@ Deno.test("parseConfig reads a full Live777-style file", () => {
   const config = parseConfig(LIVE777, FILE, {});
   assert.deepEqual(config.http, { listen: "[::]:8080", cors: true });
   assert.equal(config.log.level, "debug");
-  assert.deepEqual(config.ignoredSections, ["ice_servers", "auth", "strategy", "webhook"]);
+  assert.deepEqual(config.ignoredSections, ["ice_servers", "strategy", "webhook"]);
+  assert.deepEqual(config.auth, { secret: "<jwt_secret>", tokens: ["live777"] });
   assert.deepEqual(config.recorder.autoStreams, ["web-*", "cam[0-9]"]);
   assert.equal(config.recorder.maxRecordingSeconds, 3600);
   assert.equal(config.recorder.nodeAlias, "recorder-1");
@@ -148,7 +149,6 @@ Deno.test("parseConfig reads a full Live777-style file", () => {
 Deno.test("parseConfig accepts every ignored Live777 section", () => {
   const sections = [
     "ice_servers",
-    "auth",
     "strategy",
     "webhook",
     "sdp",

@@ -47,9 +47,27 @@ Deno.test("parseSdp honours rtcp-mux and a=rtcp", () => {
 Deno.test("parseSdp rejects descriptions it cannot record with a clear error", () => {
   assertThrows(() => parseSdp("hello"), ProtocolError, `SDP must start with "v="`);
   assertThrows(
-    () => parseSdp("v=0\nm=video 5000 RTP/AVP 96\na=rtpmap:96 VP8/90000\n"),
+    () => parseSdp("v=0\nm=video 5000 RTP/AVP 96\na=rtpmap:96 MP4V-ES/90000\n"),
     ProtocolError,
-    "no H264 video or Opus audio",
+    "no H264, H265, VP8, VP9 or AV1 video nor Opus audio",
   );
   assertThrows(() => parseSdp("v=0\nm=video 99999 RTP/AVP 96\n"), ProtocolError, "Bad SDP port");
+});
+
+Deno.test("parseSdp rejects clock rates, channel counts, RTCP ports and payload types no recorder could use", () => {
+  const cases: [string, string, string][] = [
+    ["a=rtpmap:96 H264/90000", "a=rtpmap:96 H264", "Bad SDP rtpmap"],
+    ["a=rtpmap:96 H264/90000", "a=rtpmap:96 H264/abc", "Bad SDP rtpmap"],
+    ["a=rtpmap:96 H264/90000", "a=rtpmap:96 H264/0", "Bad SDP rtpmap"],
+    ["a=rtpmap:97 opus/48000/2", "a=rtpmap:97 opus/48000/0", "Bad SDP rtpmap"],
+    ["a=rtpmap:97 opus/48000/2", "a=rtpmap:97 opus/48000/x", "Bad SDP rtpmap"],
+    ["b=AS:64", "a=rtcp:70000", "Bad SDP RTCP port"],
+    ["b=AS:64", "a=rtcp:abc", "Bad SDP RTCP port"],
+    ["b=AS:64", "a=rtcp:0", "Bad SDP RTCP port"],
+    ["m=video 40000 RTP/AVP 96", "m=video 40000 RTP/AVP 96 300", "Bad SDP payload type"],
+    ["m=video 40000 RTP/AVP 96", "m=video 65535 RTP/AVP 96", "no port for RTCP"],
+  ];
+  for (const [from, to, message] of cases) {
+    assertThrows(() => parseSdp(FFMPEG_SDP.replace(from, to)), ProtocolError, message);
+  }
 });
