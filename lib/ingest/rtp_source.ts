@@ -11,6 +11,7 @@ import type { IngestSession, IngestTrack, RtpPacket, SenderReport } from "../typ
 import { isRtcp, parseRtcp } from "../rtp/rtcp.ts";
 import { parseRtp } from "../rtp/packet.ts";
 import { parseSpropParameterSets } from "../rtp/h264.ts";
+import { parseH265Sprop } from "../rtp/h265.ts";
 import { parseSdp, type SdpMedia } from "./sdp.ts";
 
 /** Options of {@linkcode runRtpSource}. */
@@ -136,6 +137,7 @@ class SourceTrack implements IngestTrack {
   readonly channels;
   readonly sps;
   readonly pps;
+  readonly vps;
   readonly packets: ReadableStream<RtpPacket>;
   senderReport: SenderReport | undefined;
   controller!: ReadableStreamDefaultController<RtpPacket>;
@@ -147,9 +149,14 @@ class SourceTrack implements IngestTrack {
     this.payloadType = media.payloadType;
     this.channels = media.channels;
     const sprop = media.fmtp.get("sprop-parameter-sets");
-    const sets = sprop ? parseSpropParameterSets(sprop) : {};
+    const sets: { vps?: Uint8Array; sps?: Uint8Array; pps?: Uint8Array } = media.codec === "h265"
+      ? parseH265Sprop(media.fmtp)
+      : media.codec === "h264" && sprop
+      ? parseSpropParameterSets(sprop)
+      : {};
     this.sps = sets.sps;
     this.pps = sets.pps;
+    this.vps = sets.vps;
     this.packets = new ReadableStream<RtpPacket>({
       start: (controller) => {
         this.controller = controller;

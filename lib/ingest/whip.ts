@@ -1,7 +1,9 @@
 /**
  * WHIP ingest (RFC 9725), the answering side: one SDP offer in, one SDP answer and an
  * {@linkcode IngestSession} out. Built on werift's RTCPeerConnection, receive-only, non-trickle
- * (the answer carries every candidate), H264 (packetization-mode 1) and Opus only.
+ * (the answer carries every candidate). It records one video codec — H264 (packetization-mode 1),
+ * H265, VP8, VP9 or AV1, the first of {@linkcode WhipOfferOptions.videoCodecs} the offer has — and
+ * Opus.
  *
  * Two werift defaults are changed here, and the tests hold them:
  * - with `iceServers: []` werift still queries `stun.l.google.com:19302` (a DNS lookup and a UDP
@@ -20,11 +22,15 @@ import {
   RtcpSrPacket,
   type RTCRtpReceiver,
   type RtpPacket as WeriftRtpPacket,
+  useAV1,
   useH264,
   useOPUS,
   useSdesMid,
+  useVP8,
+  useVP9,
 } from "werift";
 import { ProtocolError } from "../errors.ts";
+import { parseH265Sprop } from "../rtp/h265.ts";
 import type {
   Codec,
   IngestSession,
@@ -52,7 +58,15 @@ export interface WhipOfferOptions {
   readonly idleTimeoutMs?: number;
   /** Packets a track queues for a slow consumer before it drops new ones. @default 2048 */
   readonly maxQueuedPackets?: number;
+  /**
+   * The video codecs to record, most wanted first; the offer's first match is chosen.
+   * @default {["h264", "h265", "vp9", "vp8", "av1"]}
+   */
+  readonly videoCodecs?: readonly Codec[];
 }
+
+/** The default video codec preference (fMP4 recordings). */
+export const DEFAULT_VIDEO_CODECS: readonly Codec[] = ["h264", "h265", "vp9", "vp8", "av1"];
 
 /** An {@linkcode IngestTrack} of a WHIP session, with its drop counter. */
 export interface WhipTrack extends IngestTrack {
@@ -87,10 +101,10 @@ export class WhipOfferError extends ProtocolError {
 }
 
 /**
- * Answers a WHIP offer: negotiates H264 and Opus, gathers every ICE candidate, and returns the
- * answer with a session whose tracks carry the publisher's RTP packets. Throws
- * {@linkcode WhipOfferError} for a malformed offer (status 400) or one with neither H264
- * (packetization-mode 1) nor Opus (status 406).
+ * Answers a WHIP offer: negotiates one video codec and Opus, gathers every ICE candidate, and
+ * returns the answer with a session whose tracks carry the publisher's RTP packets. Throws
+ * {@linkcode WhipOfferError} for a malformed offer (status 400) or one with no codec the
+ * recorder records (status 406).
  *
  * @example
  * ```ts ignore
@@ -112,7 +126,7 @@ export async function acceptWhipOffer(
   if (size > maxSdpBytes) {
     throw new WhipOfferError(400, `SDP offer of ${size} bytes exceeds ${maxSdpBytes} bytes`);
   }
-  const offer = selectCodecs(offerSdp);
+  const offer = selectCodecs(offerSdp, options.videoCodecs ?? DEFAULT_VIDEO_CODECS);
 
   const hostAddresses = [...new Set(["127.0.0.1", ...(options.hostAddresses ?? [])])];
   const pc = new RTCPeerConnection({
@@ -122,7 +136,7 @@ export async function acceptWhipOffer(
     iceAdditionalHostAddresses: hostAddresses,
     icePortRange: options.portRange ? [options.portRange[0], options.portRange[1]] : undefined,
     codecs: {
-      video: offer.video.map((c) => useH264({ payloadType: c.payloadType, parameters: c.fmtp })),
+      video: offer.video.map(weriftVideoCodec),
       audio: offer.audio.map((c) => useOPUS({ payloadType: c.payloadType })),
     },
     headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
@@ -140,9 +154,14 @@ export async function acceptWhipOffer(
       if (transceiver.stopped || transceiver.pendingRejection || !codec) continue;
       const name = codec.mimeType.toLowerCase();
       const { receiver } = transceiver;
-      if (transceiver.kind === "video" && name === "video/h264") {
-        const sprop = parseSprop(codec.parameters ?? "");
-        session.addTrack("video", "h264", codec.clockRate, codec.payloadType, receiver, sprop);
+      const video = transceiver.kind === "video" ? VIDEO_NAMES[name] : undefined;
+      if (video) {
+        const sprop = video === "h264"
+          ? parseSprop(codec.parameters ?? "")
+          : video === "h265"
+          ? parseH265Sprop(fmtpParams(codec.parameters ?? ""))
+          : {};
+        session.addTrack("video", video, codec.clockRate, codec.payloadType, receiver, sprop);
       } else if (transceiver.kind === "audio" && name === "audio/opus") {
         const channels = codec.channels ?? 2;
         session.addTrack("audio", "opus", codec.clockRate, codec.payloadType, receiver, {
@@ -151,7 +170,7 @@ export async function acceptWhipOffer(
       }
     }
     if (session.tracks.length === 0) {
-      throw new WhipOfferError(406, "SDP offer sends neither H264 nor Opus to the recorder");
+      throw new WhipOfferError(406, "SDP offer sends no codec the recorder records");
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer); // gathers every candidate before it resolves
@@ -187,17 +206,50 @@ export function disableDefaultStun(pc: RTCPeerConnection): void {
 }
 
 interface OfferCodec {
+  readonly codec: Codec;
   readonly payloadType: number;
   readonly fmtp: string;
 }
 
+/** werift's MIME types (lower case) of the video codecs the recorder records. */
+const VIDEO_NAMES: Readonly<Record<string, Codec>> = {
+  "video/h264": "h264",
+  "video/h265": "h265",
+  "video/vp8": "vp8",
+  "video/vp9": "vp9",
+  "video/av1": "av1",
+  "video/av1x": "av1",
+};
+
+/** The werift codec parameters that answer `codec` with its payload type and fmtp. */
+function weriftVideoCodec(offer: OfferCodec) {
+  const props = { payloadType: offer.payloadType, parameters: offer.fmtp || undefined };
+  switch (offer.codec) {
+    case "h264":
+      return useH264({ ...props, parameters: offer.fmtp });
+    case "vp8":
+      return useVP8(props);
+    case "vp9":
+      return useVP9(props);
+    case "av1":
+      return useAV1(props);
+    default:
+      // werift has no useH265, but matches codecs by MIME type: H265 is H264's template renamed.
+      return useH264({ ...props, mimeType: "video/H265" });
+  }
+}
+
 /**
  * Keeps, in each audio and video section of the offer, the one payload type the recorder
- * records (H264 with packetization-mode 1, preferring constrained baseline 42e01f; Opus/48000/2)
- * and drops the others; a section with none is disabled (port 0), so werift rejects it in the
- * answer. werift matches codecs by name only, so this is what makes its choice the right one.
+ * records (video: the first codec of `preference` offered — H264 only with packetization-mode 1,
+ * preferring constrained baseline 42e01f; audio: Opus/48000/2) and drops the others; a section
+ * with none is disabled (port 0), so werift rejects it in the answer. werift matches codecs by
+ * name only, so this is what makes its choice the right one.
  */
-function selectCodecs(sdp: string): { sdp: string; video: OfferCodec[]; audio: OfferCodec[] } {
+function selectCodecs(
+  sdp: string,
+  preference: readonly Codec[],
+): { sdp: string; video: OfferCodec[]; audio: OfferCodec[] } {
   const lines = sdp.split(/\r?\n/);
   while (lines.length > 0 && lines.at(-1)!.trim() === "") lines.pop();
   if (!lines[0]?.startsWith("v=")) {
@@ -234,14 +286,17 @@ function selectCodecs(sdp: string): { sdp: string; video: OfferCodec[]; audio: O
     }
     const formats = formatList.trim().split(" ").filter((f) => f !== "").map(Number);
     for (const pt of formats) offered.push(`${kind} ${rtpmaps.get(pt) ?? pt}`);
-    const chosen = sending && port !== "0"
-      ? kind === "video" ? chooseH264(formats, rtpmaps, fmtps) : chooseOpus(formats, rtpmaps)
+    const found = sending && port !== "0"
+      ? kind === "video"
+        ? chooseVideo(formats, rtpmaps, fmtps, preference)
+        : chooseOpus(formats, rtpmaps)
       : undefined;
-    if (chosen === undefined) {
+    if (found === undefined) {
       out.push(`m=${kind} 0${portCount ?? ""} ${proto}${formatList}`, ...section.slice(1));
       continue;
     }
-    const codec = { payloadType: chosen, fmtp: fmtps.get(chosen) ?? "" };
+    const chosen = found.payloadType;
+    const codec = { ...found, fmtp: fmtps.get(chosen) ?? "" };
     (kind === "video" ? video : audio).push(codec);
     out.push(`m=${kind} ${port}${portCount ?? ""} ${proto} ${chosen}`);
     for (const line of section.slice(1)) {
@@ -252,9 +307,10 @@ function selectCodecs(sdp: string): { sdp: string; video: OfferCodec[]; audio: O
   if (video.length === 0 && audio.length === 0) {
     throw new WhipOfferError(
       406,
-      `SDP offer sends neither H264 (packetization-mode=1) nor Opus: offered ${
-        offered.length > 0 ? offered.join(", ") : "nothing"
-      }`,
+      `SDP offer sends no codec the recorder records (${
+        preference.map((c) => c === "h264" ? "H264 packetization-mode=1" : c.toUpperCase())
+          .join(", ")
+      }, Opus): offered ${offered.length > 0 ? offered.join(", ") : "nothing"}`,
     );
   }
   return { sdp: out.join("\r\n") + "\r\n", video, audio };
@@ -279,8 +335,31 @@ function chooseH264(
   return best;
 }
 
-function chooseOpus(formats: number[], rtpmaps: Map<number, string>): number | undefined {
-  return formats.find((pt) => rtpmaps.get(pt)?.toLowerCase() === "opus/48000/2");
+/** The offered payload type of the first codec of `preference`, if any. */
+function chooseVideo(
+  formats: number[],
+  rtpmaps: Map<number, string>,
+  fmtps: Map<number, string>,
+  preference: readonly Codec[],
+): { codec: Codec; payloadType: number } | undefined {
+  for (const codec of preference) {
+    const payloadType = codec === "h264"
+      ? chooseH264(formats, rtpmaps, fmtps)
+      : formats.find((pt) => {
+        const [name, rate] = (rtpmaps.get(pt) ?? "").toLowerCase().split("/");
+        return rate === "90000" && VIDEO_NAMES[`video/${name}`] === codec;
+      });
+    if (payloadType !== undefined) return { codec, payloadType };
+  }
+  return undefined;
+}
+
+function chooseOpus(
+  formats: number[],
+  rtpmaps: Map<number, string>,
+): { codec: Codec; payloadType: number } | undefined {
+  const payloadType = formats.find((pt) => rtpmaps.get(pt)?.toLowerCase() === "opus/48000/2");
+  return payloadType === undefined ? undefined : { codec: "opus", payloadType };
 }
 
 function fmtpParams(fmtp: string): Map<string, string> {
@@ -313,6 +392,14 @@ const PLI_MIN_INTERVAL_MS = 500;
 const PLI_MAX_INTERVAL_MS = 4000;
 /** NTP era 0 starts 1900-01-01, 2,208,988,800 s before the Unix epoch. */
 const NTP_UNIX_OFFSET_S = 2208988800;
+
+/** What a track knows from the SDP besides its codec. */
+interface TrackExtra {
+  readonly channels?: number;
+  readonly sps?: Uint8Array;
+  readonly pps?: Uint8Array;
+  readonly vps?: Uint8Array;
+}
 
 class Session implements WhipSession {
   readonly stream: string;
@@ -351,7 +438,7 @@ class Session implements WhipSession {
     clockRate: number,
     payloadType: number,
     receiver: RTCRtpReceiver,
-    extra: { channels?: number; sps?: Uint8Array; pps?: Uint8Array },
+    extra: TrackExtra,
   ): void {
     const track = new Track(kind, codec, clockRate, payloadType, receiver, extra, this.#maxQueued);
     this.tracks.push(track);
@@ -414,6 +501,7 @@ class Track implements WhipTrack {
   readonly channels?: number;
   readonly sps?: Uint8Array;
   readonly pps?: Uint8Array;
+  readonly vps?: Uint8Array;
   readonly packets: ReadableStream<RtpPacket>;
   #controller!: ReadableStreamDefaultController<RtpPacket>;
   #open = true;
@@ -433,7 +521,7 @@ class Track implements WhipTrack {
     clockRate: number,
     payloadType: number,
     receiver: RTCRtpReceiver,
-    extra: { channels?: number; sps?: Uint8Array; pps?: Uint8Array },
+    extra: TrackExtra,
     maxQueued: number,
   ) {
     this.kind = kind;
@@ -443,6 +531,7 @@ class Track implements WhipTrack {
     if (extra.channels !== undefined) this.channels = extra.channels;
     if (extra.sps) this.sps = extra.sps;
     if (extra.pps) this.pps = extra.pps;
+    if (extra.vps) this.vps = extra.vps;
     this.#receiver = receiver;
     this.packets = new ReadableStream<RtpPacket>({
       start: (controller) => {
@@ -473,7 +562,7 @@ class Track implements WhipTrack {
     if (header.payloadType !== this.payloadType) return;
     this.#received++;
     this.#ssrc = header.ssrc;
-    if (this.#awaitingKeyframe && startsH264Keyframe(payload)) {
+    if (this.#awaitingKeyframe && startsKeyframe(this.codec, payload)) {
       this.#awaitingKeyframe = false;
       this.#pliIntervalMs = PLI_MIN_INTERVAL_MS;
     }
@@ -547,6 +636,41 @@ class Track implements WhipTrack {
     } catch {
       // Already closed or errored by the consumer.
     }
+  }
+}
+
+/**
+ * Whether an RTP payload probably starts a key frame (only used to reset the PLI backoff, so a
+ * cheap look at the payload header is enough).
+ */
+function startsKeyframe(codec: Codec, payload: Uint8Array): boolean {
+  switch (codec) {
+    case "h264":
+      return startsH264Keyframe(payload);
+    case "h265": {
+      // A VPS, an IRAP NAL unit, or the first FU of one; APs of parameter sets lead key frames.
+      const type = (payload[0] >> 1) & 0x3f;
+      const inner = type === 49 ? payload[2] & 0x3f : type === 48 ? (payload[4] >> 1) & 0x3f : type;
+      return (type !== 49 || (payload[2] & 0x80) !== 0) && inner >= 16 && inner <= 32;
+    }
+    case "vp8": {
+      // S = 1, PID = 0, then the payload header's P bit clear (RFC 7741 §4.3).
+      if ((payload[0] & 0x17) !== 0x10) return false;
+      let at = 1;
+      if (payload[0] & 0x80) {
+        const x = payload[at++];
+        if (x & 0x80) at += payload[at] & 0x80 ? 2 : 1;
+        if (x & 0x40) at++;
+        if (x & 0x30) at++;
+      }
+      return at < payload.length && (payload[at] & 1) === 0;
+    }
+    case "vp9":
+      return (payload[0] & 0x48) === 0x08; // B set, P clear
+    case "av1":
+      return (payload[0] & 0x08) !== 0; // N: a new coded video sequence
+    default:
+      return false;
   }
 }
 

@@ -312,35 +312,71 @@ async function vp8OpusOffer(): Promise<string> {
   return sdp;
 }
 
-Deno.test("acceptWhipOffer rejects VP8 in the answer and records Opus alone", async () => {
+Deno.test("acceptWhipOffer records VP8 and Opus from werift's default offer", async () => {
   const { answerSdp, session } = await acceptWhipOffer("vp8", await vp8OpusOffer(), {
     hostAddresses: ["127.0.0.1"],
   });
   try {
-    assertEquals(session.tracks.map((t) => [t.kind, t.codec]), [["audio", "opus"]]);
-    assert(/^m=video 0 /m.test(answerSdp), "the VP8 section is rejected (port 0)");
+    assertEquals(session.tracks.map((t) => [t.kind, t.codec]), [["video", "vp8"], [
+      "audio",
+      "opus",
+    ]]);
+    assert(/^m=video [1-9]/m.test(answerSdp), "the VP8 section is accepted");
+    assert(/a=rtpmap:\d+ VP8\/90000/.test(answerSdp));
   } finally {
     session.close();
     await session.closed;
   }
 });
 
-Deno.test("acceptWhipOffer throws a 406 WhipOfferError for an offer with neither H264 nor Opus", async () => {
-  const offer = CHROME_OFFER
+Deno.test("acceptWhipOffer throws a 406 WhipOfferError for an offer with no codec it records", async () => {
+  const videoOnly = CHROME_OFFER
     .replace(/m=audio[\s\S]*?(?=m=video)/, "")
     .replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 1")
-    .replaceAll(/H264\/90000/g, "VP9/90000");
+    .replaceAll("VP8/90000", "H263/90000");
+  const offer = videoOnly.replaceAll(/H264\/90000/g, "MP4V-ES/90000");
   const error = await assertRejects(
-    () => acceptWhipOffer("vp9", offer, { hostAddresses: ["127.0.0.1"] }),
+    () => acceptWhipOffer("mp4v", offer, { hostAddresses: ["127.0.0.1"] }),
     WhipOfferError,
-    "neither H264",
+    "no codec the recorder records",
   );
   assertEquals((error as WhipOfferError).status, 406);
   // packetization-mode 0 only is as good as no H264.
-  const mode0 = CHROME_OFFER.replace(/m=audio[\s\S]*?(?=m=video)/, "")
-    .replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 1")
-    .replaceAll("packetization-mode=1", "packetization-mode=0");
-  await assertRejects(() => acceptWhipOffer("mode0", mode0), WhipOfferError, "neither H264");
+  const mode0 = videoOnly.replaceAll("packetization-mode=1", "packetization-mode=0");
+  await assertRejects(
+    () => acceptWhipOffer("mode0", mode0),
+    WhipOfferError,
+    "no codec the recorder records",
+  );
+});
+
+Deno.test("acceptWhipOffer picks the first offered codec of videoCodecs", async () => {
+  const offer = CHROME_OFFER.replace(
+    "a=rtpmap:96 VP8/90000",
+    "a=rtpmap:96 VP8/90000\r\na=rtpmap:45 AV1/90000\r\na=rtpmap:49 H265/90000",
+  ).replace(/^(m=video \d+ \S+) /m, "$1 45 49 ");
+  for (
+    const [preference, expected] of [
+      [["vp9", "av1", "vp8"], ["av1", 45]],
+      [["vp8", "h264"], ["vp8", 96]],
+      [["h265", "h264"], ["h265", 49]],
+      [["vp9", "h264"], ["h264", 102]],
+    ] as const
+  ) {
+    const { answerSdp, session } = await acceptWhipOffer("pick", offer, {
+      hostAddresses: ["127.0.0.1"],
+      videoCodecs: preference,
+    });
+    try {
+      const video = session.tracks.find((t) => t.kind === "video")!;
+      assertEquals([video.codec, video.payloadType], expected, preference.join(","));
+      const mLine = answerSdp.split(/\r?\n/).find((l) => l.startsWith("m=video"))!;
+      assertEquals(mLine.split(" ").slice(3), [String(expected[1])]);
+    } finally {
+      session.close();
+      await session.closed;
+    }
+  }
 });
 
 Deno.test("acceptWhipOffer throws a 400 WhipOfferError naming what is wrong with a malformed offer", async () => {
