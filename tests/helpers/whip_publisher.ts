@@ -19,6 +19,13 @@ export interface PublishWhipOptions {
   readonly audio?: boolean;
   /** Milliseconds to wait for the connection before giving up. @default 10000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * Share of RTP packets (first sends and retransmissions alike) lost on the way out, like a
+   * lossy network after the sender's retransmission cache. @default 0
+   */
+  readonly loss?: number;
+  /** Seed of the loss pattern. @default 1 */
+  readonly seed?: number;
 }
 
 /** A running publisher; its counters grow as ffmpeg's packets are forwarded. */
@@ -35,6 +42,10 @@ export interface WhipPublisher {
   readonly videoFrames: number;
   /** RTCP PLIs werift's video sender received from the server. */
   readonly pliReceived: number;
+  /** RTCP NACKs werift's video sender received (and answered with retransmissions). */
+  readonly nackReceived: number;
+  /** RTP packets the simulated network lost (`loss`). */
+  readonly packetsLost: number;
   /** Resolves when ffmpeg has finished (after `durationSec`) and its packets are forwarded. */
   readonly done: Promise<void>;
   /** Stops ffmpeg, sends DELETE to the session URL and closes the peer connection. */
@@ -70,8 +81,16 @@ export async function publishWhip(
   disableDefaultStun(pc);
   const video = wantVideo ? pc.addTransceiver("video", { direction: "sendonly" }) : undefined;
   const audio = wantAudio ? pc.addTransceiver("audio", { direction: "sendonly" }) : undefined;
-  const counts = { videoPackets: 0, audioPackets: 0, videoFrames: 0, pliReceived: 0 };
+  const counts = {
+    videoPackets: 0,
+    audioPackets: 0,
+    videoFrames: 0,
+    pliReceived: 0,
+    packetsLost: 0,
+    nackReceived: 0,
+  };
   video?.sender.onPictureLossIndication.subscribe(() => counts.pliReceived++);
+  video?.sender.onGenericNack.subscribe(() => counts.nackReceived++);
 
   let location = "";
   let answerSdp = "";
@@ -93,6 +112,17 @@ export async function publishWhip(
     location = new URL(header, url).href;
     await pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
     await connected(pc, options.connectTimeoutMs ?? 10000);
+    if (options.loss) {
+      const transport = (video ?? audio)!.sender.dtlsTransport;
+      const send = transport.sendRtp.bind(transport);
+      let state = options.seed ?? 1;
+      const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+      transport.sendRtp = (payload, header) => {
+        if (random() >= options.loss!) return send(payload, header);
+        counts.packetsLost++;
+        return Promise.resolve(0);
+      };
+    }
   } catch (error) {
     await pc.close().catch(() => {});
     throw error;
@@ -209,6 +239,12 @@ export async function publishWhip(
     },
     get pliReceived() {
       return counts.pliReceived;
+    },
+    get nackReceived() {
+      return counts.nackReceived;
+    },
+    get packetsLost() {
+      return counts.packetsLost;
     },
     done,
     stop,
