@@ -3,7 +3,11 @@
  * with an explicit SegmentTimeline so every duration is exact. A new Period starts where a track's
  * init segment changes (e.g. a new resolution): each Period names its own init segment, and
  * `presentationTimeOffset` keeps the media timeline of the whole recording. While recording the
- * MPD is `dynamic` with UTCTiming; when the recording ends it becomes `static`.
+ * MPD is `dynamic` with UTCTiming; when the recording ends it becomes `static`. fMP4 tracks are
+ * `video/mp4`/`audio/mp4` with `.m4s` segments; WebM tracks (the WebM DASH layout: an init
+ * segment of EBML header, Segment, Info and Tracks, media segments of Clusters) are
+ * `video/webm`/`audio/webm` with `.webm` segments, under the same live profile ffmpeg's WebM DASH
+ * writer uses.
  * @module
  */
 
@@ -96,10 +100,12 @@ function adaptationSet(
   const offset = Math.round(periodStartSec * info.timescale);
   const bandwidth = Math.max(1, Math.round(track.bytes * 8 / seconds));
   const video = info.kind === "video";
+  const webm = info.container === "webm";
+  const subtype = webm ? "webm" : "mp4";
   const setAttrs = video
-    ? `contentType="video" mimeType="video/mp4"` +
+    ? `contentType="video" mimeType="video/${subtype}"` +
       (info.width && info.height ? ` maxWidth="${info.width}" maxHeight="${info.height}"` : "")
-    : `contentType="audio" mimeType="audio/mp4" lang="und"`;
+    : `contentType="audio" mimeType="audio/${subtype}" lang="und"`;
   const repAttrs = video
     ? (info.width && info.height ? ` width="${info.width}" height="${info.height}"` : "")
     : ` audioSamplingRate="${info.sampleRate ?? info.timescale}"`;
@@ -118,7 +124,9 @@ function adaptationSet(
   }
   lines.push(
     `        <SegmentTemplate timescale="${info.timescale}" initialization="${track.initName}" ` +
-      `media="${track.mediaPrefix}$Number%04d$.m4s" startNumber="${track.startNumber}"` +
+      `media="${track.mediaPrefix}$Number%04d$.${
+        webm ? "webm" : "m4s"
+      }" startNumber="${track.startNumber}"` +
       (offset ? ` presentationTimeOffset="${offset}">` : ">"),
     `          <SegmentTimeline>`,
     ...timeline(track.entries),

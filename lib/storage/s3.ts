@@ -304,6 +304,7 @@ const CONTENT_TYPES: Record<string, string> = {
   mpd: "application/dash+xml",
   m4s: "video/iso.segment",
   mp4: "video/mp4",
+  webm: "video/webm",
   json: "application/json",
 };
 
