@@ -7,11 +7,14 @@
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux x86-64). */
 const CLK_TCK = 100;
 
-/** CPU seconds (user + system) `pid` has used so far; NaN when it is gone. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds (user + system) `pid` has used so far, or only its thread `tid` (the main thread
+ * has tid = pid); NaN when it is gone.
+ */
+export function cpuSeconds(pid: number, tid?: number): number {
   let text: string;
   try {
-    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    text = Deno.readTextFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
   } catch {
     return NaN;
   }
@@ -85,4 +88,12 @@ export class RssSampler {
   get peakBytes(): number {
     return Math.max(...this.samples.map((s) => s.bytes));
   }
+}
+
+/** The machine-wide count of UDP datagrams dropped because a socket's buffer was full. */
+export function udpRcvbufErrors(): number {
+  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) => l.startsWith("Udp:"));
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  return Number(values[names.indexOf("RcvbufErrors")]);
 }

@@ -57,18 +57,34 @@ export class RecorderChild {
   readonly #counts = new Map<string, number>();
   readonly #waiters: { message: string; count: number; resolve: () => void }[] = [];
 
-  constructor(configPath: string, options: { cpuProfDir?: string } = {}) {
-    const profile = options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  /**
+   * @param options.cpuProfDir Run under `--cpu-prof`, writing the profile there.
+   * @param options.v8Flags Extra V8 flags (e.g. `--trace-gc`; V8 prints to stdout, which goes to
+   * `stdoutPath`).
+   */
+  constructor(
+    configPath: string,
+    options: { cpuProfDir?: string; v8Flags?: string; stdoutPath?: string } = {},
+  ) {
+    const flags = [
+      ...options.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] : [],
+      ...options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [],
+    ];
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...profile, MAIN, "-c", configPath],
+      args: ["run", "-A", ...flags, MAIN, "-c", configPath],
       env: { NO_COLOR: "1" },
       stdin: "null",
-      stdout: "null",
+      stdout: options.stdoutPath ? "piped" : "null",
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
     this.status = this.#child.status;
     this.#read();
+    if (options.stdoutPath) {
+      Deno.open(options.stdoutPath, { write: true, create: true, truncate: true }).then((file) =>
+        this.#child.stdout.pipeTo(file.writable)
+      ).catch(() => {});
+    }
   }
 
   async #read(): Promise<void> {

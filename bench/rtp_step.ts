@@ -5,7 +5,7 @@
  */
 
 import { type Capture, CACHE_DIR, sdpFor } from "./capture.ts";
-import { cpuSeconds, RssSampler, rssBytes } from "./proc.ts";
+import { cpuSeconds, RssSampler, rssBytes, udpRcvbufErrors } from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
 import { allocateStreams, freeTcpPort, startReplay } from "./replay.ts";
 import { DurableWatcher, probeRecordings, quantile } from "./verify.ts";
@@ -19,8 +19,13 @@ export interface StepContext {
   readonly log: (line: string) => void;
   /** Run the recorder under `--cpu-prof` into this directory. */
   readonly cpuProfDir?: string;
+  /** Extra V8 flags for the recorder; its stdout (where V8 traces go) to `recorderStdout`. */
+  readonly v8Flags?: string;
+  readonly recorderStdout?: string;
   /** RSS sampling period, ms. */
   readonly rssEveryMs?: number;
+  /** Parent directory of each step's temporary directory (records). @default the system's */
+  readonly tmpDir?: string;
 }
 
 /** Figures of one plain-RTP step. */
@@ -33,6 +38,10 @@ export interface RtpStepResult {
   cpuPerStream: number;
   /** Share of one core the recorder used over the send window. */
   cpuCores: number;
+  /** Share of one core the recorder's main (JS) thread used: it saturates first. */
+  mainThreadCores: number;
+  /** Share of one core the bench process (replayer, watcher) used. */
+  benchCores: number;
   rssIdleMb: number;
   rssPeakMb: number;
   rssEndMb: number;
@@ -52,6 +61,8 @@ export interface RtpStepResult {
   /** Streams with a problem (missing frames, unreadable recording), at most 5. */
   problems: string[];
   recorderDropped: number;
+  /** UDP datagrams the kernel dropped on full socket buffers during the send (machine-wide). */
+  udpRcvbufErrors: number;
   replayLagP99Ms: number;
   replayLagMaxMs: number;
   sendErrors: number;
@@ -62,7 +73,7 @@ const MB = 2 ** 20;
 
 /** Runs one step of `n` plain-RTP streams. */
 export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepResult> {
-  const dir = await Deno.makeTempDir({ prefix: `bench-rtp-${n}-` });
+  const dir = await Deno.makeTempDir({ dir: ctx.tmpDir, prefix: `bench-rtp-${n}-` });
   const records = `${dir}/records`;
   await Deno.mkdir(records);
   const streams = allocateStreams(n);
@@ -75,7 +86,11 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
   }
   const config = await writeRecorderConfig({ dir, httpPort: freeTcpPort(), sources });
   const watcher = new DurableWatcher(records);
-  const recorder = new RecorderChild(config, { cpuProfDir: ctx.cpuProfDir });
+  const recorder = new RecorderChild(config, {
+    cpuProfDir: ctx.cpuProfDir,
+    v8Flags: ctx.v8Flags,
+    stdoutPath: ctx.recorderStdout,
+  });
   let exitCode = -1;
   try {
     await recorder.waitFor("Listening", 1, 60_000);
@@ -88,11 +103,17 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
       streams,
       durationSec: ctx.durationSec,
     });
+    const rcvbuf0 = udpRcvbufErrors();
     await replay.started;
     const cpu0 = cpuSeconds(recorder.pid);
+    const main0 = cpuSeconds(recorder.pid, recorder.pid);
+    const self0 = cpuSeconds(Deno.pid);
     const sent = await replay.done;
     const cpu1 = cpuSeconds(recorder.pid);
+    const main1 = cpuSeconds(recorder.pid, recorder.pid);
+    const self1 = cpuSeconds(Deno.pid);
     const rssEnd = rssBytes(recorder.pid);
+    const rcvbufErrors = udpRcvbufErrors() - rcvbuf0;
     const windowSec = (sent.endMs - sent.startMs) / 1000;
     await recorder.waitFor("Recording finished", n, 30_000 + n * 200).catch((error) =>
       ctx.log(`  ${(error as Error).message}`)
@@ -136,6 +157,8 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
       cpuSec,
       cpuPerStream: cpuSec / mediaSec,
       cpuCores: cpuSec / windowSec,
+      mainThreadCores: (main1 - main0) / windowSec,
+      benchCores: (self1 - self0) / windowSec,
       rssIdleMb: rssIdle / MB,
       rssPeakMb: rss.peakBytes / MB,
       rssEndMb: rssEnd / MB,
@@ -157,6 +180,7 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
       lostFrames: lost,
       problems: [...problems, ...recorder.problems.slice(0, 3).map((l) => `log: ${l.message}`)],
       recorderDropped: dropped,
+      udpRcvbufErrors: rcvbufErrors,
       replayLagP99Ms: sent.lagP99Ms,
       replayLagMaxMs: sent.lagMaxMs,
       sendErrors: sent.sendErrors,
