@@ -24,6 +24,9 @@ import { Recorder } from "./lib/recorder.ts";
 import { createStorage } from "./lib/storage/mod.ts";
 import { scheduleRetention } from "./lib/storage/retention.ts";
 
+/** The WHIP video codec preference of WebM recordings. */
+const WEBM_VIDEO_CODECS = ["vp9", "vp8", "av1", "h264", "h265"] as const;
+
 const USAGE = `Usage: live777-recorder [-c|--config <file>]
        live777-recorder liveman [-c|--config <file>]
 
@@ -98,6 +101,7 @@ export async function main(args: string[]): Promise<number> {
     storage,
     journal,
     segmentDurationSec: recorderConfig.segmentDuration,
+    container: recorderConfig.container,
     maxRecordingSec: recorderConfig.maxRecordingSeconds,
     events: (stream) => reporter?.sink() ?? segmentLogSink(log.child({ stream })),
     log,
@@ -164,12 +168,19 @@ export async function main(args: string[]): Promise<number> {
           hostAddresses: recorderConfig.iceHostAddresses.length > 0
             ? recorderConfig.iceHostAddresses
             : undefined,
+          maxSdpBytes: recorderConfig.limits.maxSdpBytes,
+          // WebM recordings prefer the codecs WebM holds; H264/H265 then fall back to fMP4.
+          videoCodecs: recorderConfig.container === "webm" ? WEBM_VIDEO_CODECS : undefined,
         }),
       log,
       signal: shutdown.signal,
+      auth: config.auth,
+      maxSdpBytes: recorderConfig.limits.maxSdpBytes,
+      maxSessions: recorderConfig.limits.maxSessions,
     });
     log.info("Listening", {
       http: `${server.addr.hostname}:${server.addr.port}`,
+      auth: config.auth.tokens.length > 0 || config.auth.secret !== undefined,
       storage: storage.description,
       autoStreams: recorderConfig.autoStreams,
     });

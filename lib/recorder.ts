@@ -6,8 +6,9 @@
 
 import type { RecordingJournal } from "./dash/recovery.ts";
 import type { Logger } from "./log.ts";
+import { streamIdentity } from "./storage/key.ts";
 import { type RecordingStats, recordStream } from "./pipeline.ts";
-import type { IngestSession, SegmentEvent, Storage } from "./types.ts";
+import type { Container, IngestSession, SegmentEvent, Storage } from "./types.ts";
 
 /** What {@linkcode Recorder} needs. */
 export interface RecorderDeps {
@@ -20,6 +21,10 @@ export interface RecorderDeps {
   readonly log: Logger;
   /** Notes recordings in progress, so that a killed process's manifests get finalized. */
   readonly journal?: RecordingJournal;
+  /** Called once each segment is durable, with the milliseconds the storage stage took. */
+  readonly onStored?: (event: SegmentEvent, latencyMs: number) => void;
+  /** `recorder.container`: "fmp4" or "webm" (H264/H265 streams fall back to fMP4). */
+  readonly container?: Container;
 }
 
 /** The state of one recording, as the HTTP API reports it. */
@@ -30,17 +35,27 @@ export interface RecordingInfo {
   readonly stats: RecordingStats;
 }
 
+/** How a recording ended: its final state, and the error that ended it, if one did. */
+export interface RecordingOutcome {
+  readonly info: RecordingInfo;
+  readonly error?: unknown;
+}
+
 interface Recording {
   session: IngestSession;
   startedAt: Date;
   recordingKey: string | undefined;
   stats: RecordingStats;
-  done: Promise<void>;
+  done: Promise<RecordingOutcome>;
 }
 
-/** Runs recordings, one per stream at a time. */
+/**
+ * Runs recordings, one per stream at a time. Names that differ only by case or Unicode
+ * compatibility form count as one stream: on a case-insensitive file system their files would mix.
+ */
 export class Recorder {
   #deps: RecorderDeps;
+  /** By {@linkcode streamIdentity}. */
   #recordings = new Map<string, Recording>();
 
   constructor(deps: RecorderDeps) {
@@ -49,16 +64,17 @@ export class Recorder {
 
   /** Whether `stream` is being recorded now. */
   has(stream: string): boolean {
-    return this.#recordings.has(stream);
+    return this.#recordings.has(streamIdentity(stream));
   }
 
   /**
    * Records `session` until it ends. Resolves when the recording is finalized; never rejects
-   * (failures are logged, and what was stored stays playable).
+   * (failures are logged and returned, and what was stored stays playable).
    */
-  record(session: IngestSession): Promise<void> {
+  record(session: IngestSession): Promise<RecordingOutcome> {
     const { stream } = session;
-    if (this.#recordings.has(stream)) throw new Error(`Stream "${stream}" is already recording`);
+    const id = streamIdentity(stream);
+    if (this.#recordings.has(id)) throw new Error(`Stream "${stream}" is already recording`);
     const log = this.#deps.log.child({ stream });
     const startedAt = new Date();
     const { done, stats } = recordStream(session, {
@@ -73,32 +89,50 @@ export class Recorder {
       // The manifest is final: nothing to recover for this recording.
       onRecordingEnd: (key) => this.#deps.journal?.end(key),
       maxRecordingSec: this.#deps.maxRecordingSec,
+      onStored: this.#deps.onStored,
+      container: this.#deps.container,
+      onContainerFallback: (codec) =>
+        log.warn("WebM cannot hold this stream's codec: recording it as fMP4", {
+          stream,
+          codec: codec.toUpperCase(),
+        }),
     });
-    const recording: Recording = { session, startedAt, recordingKey: undefined, stats, done };
-    recording.done = done.then(
-      () => log.info("Recording finished", { key: recording.recordingKey, ...summary(stats) }),
-      (error) => {
-        log.error("Recording failed", { key: recording.recordingKey, error, ...summary(stats) });
-        session.close();
-      },
-    ).finally(() => this.#recordings.delete(stream));
-    this.#recordings.set(stream, recording);
+    const recording: Recording = {
+      session,
+      startedAt,
+      recordingKey: undefined,
+      stats,
+      done: done.then(
+        (): RecordingOutcome => {
+          log.info("Recording finished", { key: recording.recordingKey, ...summary(stats) });
+          return { info: info(recording) };
+        },
+        (error): RecordingOutcome => {
+          log.error("Recording failed", { key: recording.recordingKey, error, ...summary(stats) });
+          session.close();
+          return { info: info(recording), error };
+        },
+      ),
+    };
+    recording.done = recording.done.finally(() => this.#recordings.delete(id));
+    this.#recordings.set(id, recording);
     return recording.done;
   }
 
   /** The recordings in progress. */
   list(): RecordingInfo[] {
-    return [...this.#recordings.values()].map((r) => ({
-      stream: r.session.stream,
-      startedAt: r.startedAt.toISOString(),
-      recordingKey: r.recordingKey,
-      stats: r.stats,
-    }));
+    return [...this.#recordings.values()].map(info);
+  }
+
+  /** The recording of `stream` in progress, if there is one. */
+  get(stream: string): RecordingInfo | undefined {
+    const recording = this.#recordings.get(streamIdentity(stream));
+    return recording && info(recording);
   }
 
   /** Ends the recording of `stream` and waits until it is finalized. */
   async stop(stream: string): Promise<boolean> {
-    const recording = this.#recordings.get(stream);
+    const recording = this.#recordings.get(streamIdentity(stream));
     if (!recording) return false;
     recording.session.close();
     await recording.done;
@@ -107,8 +141,20 @@ export class Recorder {
 
   /** Ends every recording and waits until all are finalized. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.#recordings.keys()].map((stream) => this.stop(stream)));
+    await Promise.all([...this.#recordings.values()].map(async (recording) => {
+      recording.session.close();
+      await recording.done;
+    }));
   }
+}
+
+function info(r: Recording): RecordingInfo {
+  return {
+    stream: r.session.stream,
+    startedAt: r.startedAt.toISOString(),
+    recordingKey: r.recordingKey,
+    stats: r.stats,
+  };
 }
 
 function summary(stats: RecordingStats): Record<string, unknown> {

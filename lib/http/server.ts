@@ -1,25 +1,36 @@
 /**
- * The HTTP server, configured like Live777's `[http]`: WHIP ingest (RFC 9725) at
+ * The HTTP server, configured like Live777's `[http]` and `[auth]`: WHIP ingest (RFC 9725) at
  * `POST /whip/:stream`, session teardown at `DELETE /session/:stream/:id`, the recording API
  * and health checks.
+ *
+ * Everything a client sends is bounded before it is used: with `[auth]` set, every request but
+ * `OPTIONS` and `GET /healthz` needs a bearer token (401, the same answer whatever the path, so
+ * nothing tells whether a stream exists); an offer is read only up to `maxSdpBytes` (413) and for
+ * at most `bodyTimeoutMs` (408); at most `maxSessions` WHIP sessions live or negotiate at once
+ * (503).
  * @module
  */
 
 import type { Logger } from "../log.ts";
 import type { Recorder } from "../recorder.ts";
-import { isValidStreamName } from "../storage/key.ts";
+import { streamNameProblem } from "../storage/key.ts";
 import type { IngestSession } from "../types.ts";
+import { type Action, Authenticator, type AuthOptions } from "./auth.ts";
+
+/** A session the WHIP answerer made; `closed` (when given) resolves once it has ended. */
+export type AnsweredSession = IngestSession & { readonly closed?: Promise<void> };
 
 /** The WHIP answerer: an SDP offer in, an SDP answer and the session out. */
 export type WhipAnswerer = (
   stream: string,
   offerSdp: string,
-) => Promise<{ answerSdp: string; session: IngestSession }>;
+) => Promise<{ answerSdp: string; session: AnsweredSession }>;
 
 /** What {@linkcode startHttpServer} needs. */
 export interface HttpServerDeps {
   /** `host:port` to listen on, e.g. "0.0.0.0:7777" or "[::]:7777". */
   readonly listen: string;
+  /** Send CORS headers (`[http] cors`); none at all when false. */
   readonly cors: boolean;
   readonly recorder: Recorder;
   /** Whether a stream name is to be recorded (auto_streams). */
@@ -27,27 +38,60 @@ export interface HttpServerDeps {
   readonly acceptWhip: WhipAnswerer;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** `[auth]`: static tokens and the JWT secret; open when absent or empty. */
+  readonly auth?: AuthOptions;
   /** Largest SDP offer accepted, bytes. @default 65536 */
   readonly maxSdpBytes?: number;
+  /** WHIP sessions at once, live or negotiating. @default 256 */
+  readonly maxSessions?: number;
+  /** Milliseconds a client may take to send its offer. @default 10000 */
+  readonly bodyTimeoutMs?: number;
 }
 
 /** Starts the server (listening when this returns). */
 export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = parseListen(deps.listen);
-  const sessions = new Map<string, IngestSession>();
+  const sessions = new Map<string, AnsweredSession>();
+  let negotiating = 0;
   const maxSdpBytes = deps.maxSdpBytes ?? 65536;
+  const maxSessions = deps.maxSessions ?? 256;
+  const bodyTimeoutMs = deps.bodyTimeoutMs ?? 10_000;
+  const auth = new Authenticator(deps.auth ?? { tokens: [] });
   const log = deps.log.child({ component: "http" });
 
   const handle = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
-    const parts = url.pathname.split("/").filter((p) => p !== "").map(decodeURIComponent);
     const method = request.method;
+    let parts: string[];
+    try {
+      const url = new URL(request.url);
+      parts = url.pathname.split("/").filter((p) => p !== "").map(decodeURIComponent);
+    } catch {
+      return text(400, "Bad request path");
+    }
     if (method === "OPTIONS") {
       return new Response(null, {
         status: 204,
         headers: parts[0] === "whip" ? { "Accept-Post": "application/sdp" } : {},
       });
     }
+    if (parts[0] === "healthz" && parts.length === 1) return text(200, "ok");
+
+    // Who asks, before anything about what they ask for is looked at.
+    const claims = await auth.authenticate(request.headers.get("authorization"));
+    if (!claims) {
+      await request.body?.cancel().catch(() => {});
+      return text(401, "Unauthorized", { "WWW-Authenticate": 'Bearer realm="live777-recorder"' });
+    }
+    const action: Action = parts[0] === "whip" && parts.length === 2
+      ? { kind: "publish", stream: parts[1] }
+      : parts[0] === "session" && parts.length === 3
+      ? { kind: "manage", stream: parts[1] }
+      : { kind: "admin" };
+    if (!auth.allows(claims, action)) {
+      await request.body?.cancel().catch(() => {});
+      return text(403, "Forbidden");
+    }
+
     if (parts[0] === "whip" && parts.length === 2) {
       if (method !== "POST") {
         return text(405, "Use POST with an SDP offer", { Allow: "POST, OPTIONS" });
@@ -59,7 +103,7 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
       if (method === "PATCH") return text(405, "Trickle ICE is not supported", { Allow: "DELETE" });
       if (method !== "DELETE") return text(405, "Use DELETE", { Allow: "DELETE" });
       const session = sessions.get(id);
-      if (!session) return text(404, `No session ${JSON.stringify(id)}`);
+      if (!session) return text(404, `No session ${JSON.stringify(id.slice(0, 300))}`);
       sessions.delete(id);
       session.close();
       // Answer once the recording is final, but never keep the client more than 2 s.
@@ -70,52 +114,75 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
     if (parts[0] === "api" && parts[1] === "record" && parts.length === 2 && method === "GET") {
       return Response.json(deps.recorder.list());
     }
-    if (parts[0] === "healthz" && parts.length === 1) return text(200, "ok");
     return text(404, "Not found");
   };
 
   const whipPost = async (stream: string, request: Request): Promise<Response> => {
-    if (!isValidStreamName(stream)) {
-      return text(400, `Invalid stream name ${JSON.stringify(stream.slice(0, 64))}`);
+    const problem = streamNameProblem(stream);
+    if (problem) {
+      await request.body?.cancel().catch(() => {});
+      return text(400, problem);
     }
     const type = request.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
     if (type !== "application/sdp") {
-      return text(415, `Content-Type must be application/sdp, got ${JSON.stringify(type ?? "")}`);
+      await request.body?.cancel().catch(() => {});
+      const shown = JSON.stringify((type ?? "").slice(0, 100));
+      return text(415, `Content-Type must be application/sdp, got ${shown}`);
     }
-    const length = Number(request.headers.get("content-length") ?? "0");
-    if (length > maxSdpBytes) return text(413, `SDP offer larger than ${maxSdpBytes} bytes`);
-    const body = new Uint8Array(await request.arrayBuffer());
-    if (body.length > maxSdpBytes) return text(413, `SDP offer larger than ${maxSdpBytes} bytes`);
-    const record = deps.shouldRecord(stream);
-    if (record && deps.recorder.has(stream)) {
-      return text(409, `Stream ${JSON.stringify(stream)} is already being published`);
+    if (sessions.size + negotiating >= maxSessions) {
+      await request.body?.cancel().catch(() => {});
+      log.warn("WHIP offer refused: too many sessions", { stream, maxSessions });
+      return text(503, `Too many sessions (max_sessions = ${maxSessions}); try again later`, {
+        "Retry-After": "5",
+      });
     }
-    let answer: { answerSdp: string; session: IngestSession };
+    negotiating++;
     try {
-      answer = await deps.acceptWhip(stream, new TextDecoder().decode(body));
-    } catch (error) {
-      log.warn("WHIP offer rejected", { stream, error });
-      // The answerer marks offers with no codec we record as 406 (RFC 9725 §4.2).
-      const status = (error as { status?: number }).status === 406 ? 406 : 400;
-      return text(status, `Bad SDP offer: ${(error as Error).message}`);
+      const body = await readBody(request, maxSdpBytes, bodyTimeoutMs);
+      if (body === "too large") return text(413, `SDP offer larger than ${maxSdpBytes} bytes`);
+      if (body === "timeout") return text(408, `SDP offer not received within ${bodyTimeoutMs} ms`);
+      if (body === "aborted") return text(400, "The client aborted the SDP offer");
+      const record = deps.shouldRecord(stream);
+      if (record && deps.recorder.has(stream)) {
+        return text(409, `Stream ${JSON.stringify(stream)} is already being published`);
+      }
+      let answer: { answerSdp: string; session: AnsweredSession };
+      try {
+        answer = await deps.acceptWhip(stream, new TextDecoder().decode(body));
+      } catch (error) {
+        log.warn("WHIP offer rejected", { stream, error });
+        // The answerer marks offers with no codec we record as 406 (RFC 9725 §4.2).
+        const status = (error as { status?: number }).status === 406 ? 406 : 400;
+        return text(status, `Bad SDP offer: ${(error as Error).message}`);
+      }
+      // Published meanwhile by a faster client.
+      if (record && deps.recorder.has(stream)) {
+        answer.session.close();
+        return text(409, `Stream ${JSON.stringify(stream)} is already being published`);
+      }
+      const id = crypto.randomUUID();
+      const { session } = answer;
+      const key = `${stream}/${id}`;
+      sessions.set(key, session);
+      // However the session ends (DELETE, idle, failure), it stops counting.
+      session.closed?.then(() => sessions.delete(key));
+      if (record) {
+        deps.recorder.record(session).finally(() => sessions.delete(key));
+      } else {
+        log.info("Stream does not match recorder.auto_streams: accepted, not recorded", { stream });
+        for (const track of session.tracks) track.packets.cancel().catch(() => {});
+      }
+      log.info("WHIP session", { stream, session: id, recorded: record });
+      return new Response(answer.answerSdp, {
+        status: 201,
+        headers: {
+          "Content-Type": "application/sdp",
+          Location: `/session/${encodeURIComponent(stream)}/${id}`,
+        },
+      });
+    } finally {
+      negotiating--;
     }
-    const id = crypto.randomUUID();
-    const { session } = answer;
-    sessions.set(`${stream}/${id}`, session);
-    if (record) {
-      deps.recorder.record(session).finally(() => sessions.delete(`${stream}/${id}`));
-    } else {
-      log.info("Stream does not match recorder.auto_streams: accepted, not recorded", { stream });
-      for (const track of session.tracks) track.packets.cancel().catch(() => {});
-    }
-    log.info("WHIP session", { stream, session: id, recorded: record });
-    return new Response(answer.answerSdp, {
-      status: 201,
-      headers: {
-        "Content-Type": "application/sdp",
-        Location: `/session/${encodeURIComponent(stream)}/${id}`,
-      },
-    });
   };
 
   // Deno.serve binds synchronously: a port in use throws here, before anything else starts.
@@ -146,6 +213,55 @@ export function parseListen(listen: string): { hostname: string; port: number } 
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
   if (!m) throw new Error(`Invalid listen address ${JSON.stringify(listen)}`);
   return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port: Number(m[3]) };
+}
+
+/**
+ * Reads a request body of at most `maxBytes` within `timeoutMs`; stops reading (and drops the
+ * rest) as soon as either is exceeded.
+ */
+async function readBody(
+  request: Request,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<Uint8Array | "too large" | "timeout" | "aborted"> {
+  const length = Number(request.headers.get("content-length") ?? "0");
+  if (length > maxBytes) {
+    await request.body?.cancel().catch(() => {});
+    return "too large";
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    reader.cancel().catch(() => {});
+  }, timeoutMs);
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        return "too large";
+      }
+      chunks.push(value);
+    }
+  } catch {
+    if (!timedOut) return "aborted";
+  } finally {
+    clearTimeout(timer);
+  }
+  if (timedOut) return "timeout";
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
 }
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {
