@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Config, loadConfig } from "./lib/config/mod.ts";
+import { configFromArgs } from "./lib/config/cli.ts";
 import { matchesAny } from "./lib/config/glob.ts";
 import { RecordingJournal } from "./lib/dash/recovery.ts";
 import { ConfigError, StorageError } from "./lib/errors.ts";
@@ -37,30 +37,8 @@ const USAGE = `Usage: live777-recorder [-c|--config <file>]
 /** Runs the recorder until SIGINT/SIGTERM; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   if (args[0] === "liveman") return await livemanMain(args.slice(1));
-  let configPath = Deno.env.get("LIVE777_CONFIG") || "./live777.toml";
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-h" || arg === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else if ((arg === "-c" || arg === "--config") && i + 1 < args.length) {
-      configPath = args[++i];
-    } else if (arg.startsWith("--config=")) {
-      configPath = arg.slice("--config=".length);
-    } else {
-      console.error(`Unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
-      return 2;
-    }
-  }
-
-  let config: Config;
-  try {
-    config = await loadConfig(configPath, Deno.env.toObject());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`Configuration error: ${error.message}`);
-    return 2;
-  }
+  const config = await configFromArgs(args, USAGE);
+  if (typeof config === "number") return config;
   setLogLevel(config.log.level);
   if (config.ignoredSections.length > 0) {
     log.info("Ignoring configuration sections the recorder does not use", {

@@ -9,8 +9,7 @@
  */
 
 import { join } from "node:path";
-import { type Config, loadConfig } from "../config/mod.ts";
-import { ConfigError } from "../errors.ts";
+import { configFromArgs } from "../config/cli.ts";
 import { log, setLogLevel } from "../log.ts";
 import { createStorage } from "../storage/mod.ts";
 import type { Storage } from "../types.ts";
@@ -26,30 +25,8 @@ const USAGE = `Usage: live777-recorder liveman [-c|--config <file>]
 
 /** Runs the Liveman service until SIGINT/SIGTERM; returns the exit code. */
 export async function livemanMain(args: string[]): Promise<number> {
-  let configPath = Deno.env.get("LIVE777_CONFIG") || "./live777.toml";
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-h" || arg === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else if ((arg === "-c" || arg === "--config") && i + 1 < args.length) {
-      configPath = args[++i];
-    } else if (arg.startsWith("--config=")) {
-      configPath = arg.slice("--config=".length);
-    } else {
-      console.error(`Unknown argument ${JSON.stringify(arg)}\n\n${USAGE}`);
-      return 2;
-    }
-  }
-
-  let config: Config;
-  try {
-    config = await loadConfig(configPath, Deno.env.toObject());
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(`Configuration error: ${error.message}`);
-    return 2;
-  }
+  const config = await configFromArgs(args, USAGE);
+  if (typeof config === "number") return config;
   setLogLevel(config.log.level);
   const serviceLog = log.child({ component: "liveman" });
   // Liveman only reads; a spool of its own keeps it off a recorder's spool on the same disk.
