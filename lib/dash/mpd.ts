@@ -129,7 +129,7 @@ function adaptationSet(
       }" startNumber="${track.startNumber}"` +
       (offset ? ` presentationTimeOffset="${offset}">` : ">"),
     `          <SegmentTimeline>`,
-    ...timeline(track.entries),
+    ...segmentTimeline(track.entries),
     `          </SegmentTimeline>`,
     `        </SegmentTemplate>`,
     `      </Representation>`,
@@ -138,8 +138,8 @@ function adaptationSet(
   return lines;
 }
 
-/** `<S>` elements: `t` where the timeline jumps, `r` for runs of equal durations. */
-function timeline(entries: readonly TimelineEntry[]): string[] {
+/** `<S>` elements: `t` where the timeline jumps (and first), `r` for runs of equal durations. */
+export function segmentTimeline(entries: readonly TimelineEntry[]): string[] {
   const out: string[] = [];
   let i = 0;
   let expected = -1;
@@ -174,6 +174,6 @@ function isoTime(ms: number): string {
 }
 
 /** xs:duration in seconds with millisecond precision, e.g. "PT12.345S". */
-function isoDuration(seconds: number): string {
+export function isoDuration(seconds: number): string {
   return `PT${Number(seconds.toFixed(3))}S`;
 }

@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { Storage } from "../types.ts";
+import { isoDuration } from "./mpd.ts";
 
 /** Longest note file name that is the key itself (file names stop at 255 bytes). */
 const MAX_NOTE_NAME = 200;
@@ -130,7 +131,7 @@ export function finalizeMpd(xml: string): string {
   return xml
     .replace(
       /type="dynamic" availabilityStartTime="[^"]*" publishTime="[^"]*" minimumUpdatePeriod="[^"]*" suggestedPresentationDelay="[^"]*"/,
-      `type="static" mediaPresentationDuration="PT${Number(durationSec.toFixed(3))}S"`,
+      `type="static" mediaPresentationDuration="${isoDuration(durationSec)}"`,
     )
     .replace(/\n\s*<UTCTiming [^>]*\/>/, "");
 }

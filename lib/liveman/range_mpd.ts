@@ -8,6 +8,7 @@
  * @module
  */
 
+import { isoDuration, segmentTimeline } from "../dash/mpd.ts";
 import type { TrackKind } from "../types.ts";
 import type { IndexedSegment } from "./index/segment_index.ts";
 
@@ -263,7 +264,9 @@ function adaptationSet(track: TrackTimeline): string[] {
   }
   lines.push(
     `          <SegmentTimeline>`,
-    ...timeline(track.entries),
+    ...segmentTimeline(
+      track.entries.map((e) => ({ startTicks: e.start, durationTicks: e.duration })),
+    ),
     `          </SegmentTimeline>`,
     ...track.entries.map((e) => `          <SegmentURL media="${escapeXml(keyUrl(e.path))}"/>`),
     `        </SegmentList>`,
@@ -273,26 +276,6 @@ function adaptationSet(track: TrackTimeline): string[] {
   return lines;
 }
 
-/** `<S>` elements: `t` where the timeline jumps (and first), `r` for runs of equal durations. */
-function timeline(entries: readonly { start: number; duration: number }[]): string[] {
-  const out: string[] = [];
-  let expected = -1;
-  for (let i = 0; i < entries.length;) {
-    const { start, duration } = entries[i];
-    let repeat = 0;
-    while (
-      i + repeat + 1 < entries.length &&
-      entries[i + repeat + 1].duration === duration &&
-      entries[i + repeat + 1].start === start + (repeat + 1) * duration
-    ) repeat++;
-    const t = start === expected ? "" : ` t="${start}"`;
-    out.push(`            <S${t} d="${duration}"${repeat ? ` r="${repeat}"` : ""}/>`);
-    expected = start + (repeat + 1) * duration;
-    i += repeat + 1;
-  }
-  return out;
-}
-
 /** A storage key as a relative URL: each part percent-encoded. */
 function keyUrl(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
@@ -300,9 +283,4 @@ function keyUrl(key: string): string {
 
 function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** xs:duration in seconds with millisecond precision, e.g. "PT12.345S". */
-function isoDuration(seconds: number): string {
-  return `PT${Number(seconds.toFixed(3))}S`;
 }
