@@ -13,6 +13,7 @@ import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
 import { streamIdentity, streamNameProblem } from "../storage/key.ts";
+import { applyEnvOverrides } from "./env.ts";
 import { globToRegExp } from "./glob.ts";
 
 export type { LogLevel } from "../log.ts";
@@ -814,7 +815,8 @@ function readStreams(section: Section | undefined, baseDir: string): Map<string,
 
 /**
  * Parses and validates the text of a `live777.toml`. `file` names the file in messages and
- * relative SDP paths resolve against its directory; `env.LOG_LEVEL` overrides `[log] level`.
+ * relative SDP paths resolve against its directory; `env.LOG_LEVEL` overrides `[log] level`, and
+ * `LIVE777__<SECTION>__<KEY>` variables override keys ({@linkcode applyEnvOverrides}).
  * Throws a {@linkcode ConfigError} for any mistake, TOML syntax errors included.
  *
  * @example Defaults
@@ -845,6 +847,7 @@ export function parseConfig(
       `Invalid TOML at line ${error.line}, column ${error.column}: ${why}`,
     );
   }
+  applyEnvOverrides(data, env, file);
   const root = new Section(file, "", data);
   const ignoredSections: string[] = [];
   for (const key of Object.keys(data)) {
