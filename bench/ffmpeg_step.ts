@@ -29,7 +29,8 @@ export interface FfmpegStepResult {
 
 /** ffmpeg's version line. */
 export async function ffmpegVersion(): Promise<string> {
-  const { stdout } = await new Deno.Command("ffmpeg", { args: ["-version"], stdin: "null" }).output();
+  const { stdout } = await new Deno.Command("ffmpeg", { args: ["-version"], stdin: "null" })
+    .output();
   return new TextDecoder().decode(stdout).split("\n")[0].replace(/ Copyright.*$/, "");
 }
 
@@ -41,15 +42,34 @@ export async function runFfmpegStep(ctx: StepContext, n: number): Promise<Ffmpeg
   try {
     for (let i = 0; i < n; i++) {
       const sdp = `${dir}/s${i}.sdp`;
-      await Deno.writeTextFile(sdp, sdpFor(ctx.capture, streams[i].videoPort, streams[i].audioPort));
+      await Deno.writeTextFile(
+        sdp,
+        sdpFor(ctx.capture, streams[i].videoPort, streams[i].audioPort),
+      );
       await Deno.mkdir(`${dir}/s${i}`);
       children.push(
         new Deno.Command("ffmpeg", {
           args: [
-            "-nostdin", "-hide_banner", "-v", "error",
-            "-protocol_whitelist", "file,udp,rtp", "-i", sdp,
-            "-map", "0", "-c", "copy",
-            "-f", "dash", "-seg_duration", "2", "-use_timeline", "1", "-use_template", "1",
+            "-nostdin",
+            "-hide_banner",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file,udp,rtp",
+            "-i",
+            sdp,
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-f",
+            "dash",
+            "-seg_duration",
+            "2",
+            "-use_timeline",
+            "1",
+            "-use_template",
+            "1",
             `${dir}/s${i}/manifest.mpd`,
           ],
           stdin: "null",
@@ -73,7 +93,12 @@ export async function runFfmpegStep(ctx: StepContext, n: number): Promise<Ffmpeg
     const rss = children.reduce((sum, c) => sum + rssBytes(c.pid), 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const child of children) child.kill("SIGINT");
-    const timer = setTimeout(() => children.forEach((c) => { try { c.kill("SIGKILL"); } catch { /* gone */ } }), 15_000);
+    const timer = setTimeout(() =>
+      children.forEach((c) => {
+        try {
+          c.kill("SIGKILL");
+        } catch { /* gone */ }
+      }), 15_000);
     await Promise.all(children.map((c) => c.status));
     clearTimeout(timer);
     let video = 0;

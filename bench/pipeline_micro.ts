@@ -26,6 +26,9 @@ class NullStorage implements Storage {
   exists(): Promise<boolean> {
     return Promise.resolve(false);
   }
+  delete(): Promise<void> {
+    return Promise.resolve();
+  }
   list(): Promise<string[]> {
     return Promise.resolve([]);
   }
@@ -34,7 +37,9 @@ class NullStorage implements Storage {
   }
 }
 
-function track(kind: "video" | "audio"): IngestTrack & { controller: ReadableStreamDefaultController<RtpPacket> } {
+function track(
+  kind: "video" | "audio",
+): IngestTrack & { controller: ReadableStreamDefaultController<RtpPacket> } {
   let controller!: ReadableStreamDefaultController<RtpPacket>;
   const packets = new ReadableStream<RtpPacket>({ start: (c) => void (controller = c) }, {
     highWaterMark: 8192,
@@ -60,7 +65,11 @@ export async function pipelineMicro(streams: number, seconds: number): Promise<n
     const tracks = [track("video"), track("audio")];
     const session: IngestSession = { stream: `s${i}`, tracks, close: () => {} };
     const pacer = new StreamPacer(capture, (i * 2e6) / streams, seconds * 1e6, i + 1);
-    return { tracks, pacer, ...recordStream(session, { storage, segmentDurationSec: 2, events: new WritableStream() }) };
+    return {
+      tracks,
+      pacer,
+      ...recordStream(session, { storage, segmentDurationSec: 2, events: new WritableStream() }),
+    };
   });
   const buffer = new Uint8Array(2048);
   let packets = 0;
@@ -87,7 +96,9 @@ export async function pipelineMicro(streams: number, seconds: number): Promise<n
   const cpuMs = (ticks(Deno.readTextFileSync("/proc/self/stat")) - ticks(t0)) * 10;
   console.log(
     `${streams} streams × ${seconds} s: ${packets} packets, ${storage.bytes} bytes stored, ` +
-      `wall ${wallMs.toFixed(0)} ms, CPU ${cpuMs} ms = ${(cpuMs * 1000 / packets).toFixed(2)} µs/packet, ` +
+      `wall ${wallMs.toFixed(0)} ms, CPU ${cpuMs} ms = ${
+        (cpuMs * 1000 / packets).toFixed(2)
+      } µs/packet, ` +
       `${(cpuMs / 1000 / (streams * seconds) * 100).toFixed(3)} % of a core per stream`,
   );
   return cpuMs * 1000 / packets;

@@ -14,7 +14,9 @@ const CLK_TCK = 100;
 export function cpuSeconds(pid: number, tid?: number): number {
   let text: string;
   try {
-    text = Deno.readTextFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`);
+    text = Deno.readTextFileSync(
+      tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+    );
   } catch {
     return NaN;
   }
@@ -53,7 +55,7 @@ export function boundUdpPorts(): Set<number> {
 /** Samples a process's RSS every `everyMs` until stopped. */
 export class RssSampler {
   readonly samples: { atMs: number; bytes: number }[] = [];
-  readonly #timer: number;
+  readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(pid: number, everyMs: number) {
     const take = () => {
@@ -92,7 +94,9 @@ export class RssSampler {
 
 /** The machine-wide count of UDP datagrams dropped because a socket's buffer was full. */
 export function udpRcvbufErrors(): number {
-  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) => l.startsWith("Udp:"));
+  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) =>
+    l.startsWith("Udp:")
+  );
   const names = lines[0].split(/\s+/);
   const values = lines[1].split(/\s+/);
   return Number(values[names.indexOf("RcvbufErrors")]);

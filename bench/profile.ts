@@ -36,7 +36,7 @@ export function rankProfile(profile: Profile, top = 15): ProfileEntry[] {
   let total = 0;
   for (const [id, us] of selfUs) {
     const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
-    if (functionName === "(idle)" || functionName === "(program)" && false) continue;
+    if (functionName === "(idle)") continue;
     total += us;
     const file = url.replace(/^.*\/(node_modules|ext|lib|bench|main)\//, "$1/");
     const where = url ? `${file}:${lineNumber + 1}` : "";
@@ -56,6 +56,8 @@ export function rankProfile(profile: Profile, top = 15): ProfileEntry[] {
 if (import.meta.main) {
   const profile = JSON.parse(await Deno.readTextFile(Deno.args[0])) as Profile;
   for (const e of rankProfile(profile, Number(Deno.args[1] ?? 25))) {
-    console.log(`${String(e.selfPct).padStart(5)}% ${String(e.selfMs).padStart(6)} ms  ${e.name}  ${e.where}`);
+    console.log(
+      `${String(e.selfPct).padStart(5)}% ${String(e.selfMs).padStart(6)} ms  ${e.name}  ${e.where}`,
+    );
   }
 }

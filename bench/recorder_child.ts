@@ -107,7 +107,9 @@ export class RecorderChild {
         this.#counts.set(line.message, count);
         for (let i = this.#waiters.length - 1; i >= 0; i--) {
           const w = this.#waiters[i];
-          if (w.message === line.message && count >= w.count) this.#waiters.splice(i, 1)[0].resolve();
+          if (w.message === line.message && count >= w.count) {
+            this.#waiters.splice(i, 1)[0].resolve();
+          }
         }
       }
     }
@@ -123,12 +125,20 @@ export class RecorderChild {
     if (this.count(message) >= count) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`Recorder logged "${message}" ${this.count(message)}/${count} times in ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `Recorder logged "${message}" ${this.count(message)}/${count} times in ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.push({ message, count, resolve: () => (clearTimeout(timer), resolve()) });
       this.status.then(() => {
         clearTimeout(timer);
-        reject(new Error(`Recorder exited before "${message}" (${JSON.stringify(this.problems.slice(-3))})`));
+        reject(
+          new Error(
+            `Recorder exited before "${message}" (${JSON.stringify(this.problems.slice(-3))})`,
+          ),
+        );
       });
     });
   }

@@ -73,7 +73,9 @@ export async function waitForUdpPorts(ports: readonly number[], timeoutMs = 20_0
     const bound = boundUdpPorts();
     const missing = ports.filter((p) => !bound.has(p));
     if (missing.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`UDP ports not bound in time: ${missing.slice(0, 5)}…`);
+    if (Date.now() > deadline) {
+      throw new Error(`UDP ports not bound in time: ${missing.slice(0, 5)}…`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

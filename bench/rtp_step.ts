@@ -4,8 +4,8 @@
  * @module
  */
 
-import { type Capture, CACHE_DIR, sdpFor } from "./capture.ts";
-import { cpuSeconds, RssSampler, rssBytes, udpRcvbufErrors } from "./proc.ts";
+import { CACHE_DIR, type Capture, sdpFor } from "./capture.ts";
+import { cpuSeconds, rssBytes, RssSampler, udpRcvbufErrors } from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
 import { allocateStreams, freeTcpPort, startReplay } from "./replay.ts";
 import { DurableWatcher, probeRecordings, quantile } from "./verify.ts";
@@ -140,7 +140,9 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
       if (missing > 0 || r.error || r.video !== want.videoFrames || r.audio !== want.audioFrames) {
         if (problems.length < 5) {
           problems.push(
-            `${names[i]}: video ${r.video}/${want.videoFrames}, audio ${r.audio}/${want.audioFrames}` +
+            `${
+              names[i]
+            }: video ${r.video}/${want.videoFrames}, audio ${r.audio}/${want.audioFrames}` +
               (r.error ? ` (${r.error})` : ""),
           );
         }
@@ -149,7 +151,10 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
     });
     const mediaSec = n * ctx.durationSec;
     const cpuSec = cpu1 - cpu0;
-    const dropped = recorder.finished.reduce((sum, line) => sum + Number(line.framesDropped ?? 0), 0);
+    const dropped = recorder.finished.reduce(
+      (sum, line) => sum + Number(line.framesDropped ?? 0),
+      0,
+    );
     const result: RtpStepResult = {
       streams: n,
       durationSec: ctx.durationSec,

@@ -38,8 +38,16 @@ export async function countPackets(
   try {
     const { code, stdout, stderr } = await new Deno.Command("ffprobe", {
       args: [
-        "-v", "error", "-count_packets", "-select_streams", kind,
-        "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path,
+        "-v",
+        "error",
+        "-count_packets",
+        "-select_streams",
+        kind,
+        "-show_entries",
+        "stream=nb_read_packets",
+        "-of",
+        "csv=p=0",
+        path,
       ],
       stdin: "null",
       stdout: "piped",
@@ -49,7 +57,10 @@ export async function countPackets(
     // The DASH demuxer lists the stream once per program too: the first count is the one.
     const text = /^\d+$/m.exec(new TextDecoder().decode(stdout))?.[0];
     if (code !== 0 || text === undefined) {
-      return { count: -1, error: `ffprobe exited ${code}: ${new TextDecoder().decode(stderr).slice(-300)}` };
+      return {
+        count: -1,
+        error: `ffprobe exited ${code}: ${new TextDecoder().decode(stderr).slice(-300)}`,
+      };
     }
     return { count: Number(text) };
   } catch (error) {
@@ -69,7 +80,12 @@ export async function probeRecordings(
     for (let i; (i = next++) < streams.length;) {
       const manifests = await findManifests(root, streams[i]);
       if (manifests.length !== 1) {
-        results[i] = { video: -1, audio: -1, manifest: manifests[0], error: `${manifests.length} recordings` };
+        results[i] = {
+          video: -1,
+          audio: -1,
+          manifest: manifests[0],
+          error: `${manifests.length} recordings`,
+        };
         continue;
       }
       const [manifest] = manifests;
@@ -80,7 +96,12 @@ export async function probeRecordings(
       }
       const video = await countPackets(manifest, "v");
       const audio = await countPackets(manifest, "a");
-      results[i] = { video: video.count, audio: audio.count, manifest, error: video.error ?? audio.error };
+      results[i] = {
+        video: video.count,
+        audio: audio.count,
+        manifest,
+        error: video.error ?? audio.error,
+      };
     }
   };
   await Promise.all(Array.from({ length: parallel }, work));
@@ -97,9 +118,9 @@ export class DurableWatcher {
   readonly #done: Promise<void>;
 
   constructor(root: string) {
-    this.#watcher = Deno.watchFs(root, { recursive: true });
+    const watcher = this.#watcher = Deno.watchFs(root, { recursive: true });
     this.#done = (async () => {
-      for await (const event of this.#watcher) {
+      for await (const event of watcher) {
         if (event.kind !== "rename" && event.kind !== "create") continue;
         const now = performance.timeOrigin + performance.now();
         for (const path of event.paths) {
