@@ -40,6 +40,23 @@ for check in "fmt --check" "lint" "check main.ts mod.ts lib/ tests/"; do
   fi
 done
 
+# The single binary: `deno compile` downloads Deno's runtime, so it runs only where that runtime is
+# already cached (this machine cannot reach Deno's servers); the binary must then answer --help.
+deno_dir=$("${DENO[@]}" info --json 2>/dev/null | sed -nE 's/.*"denoDir": *"([^"]+)".*/\1/p')
+if ls "${deno_dir:-/nonexistent}"/dl/release/v$DENO_VERSION/denort-* >/dev/null 2>&1; then
+  if "${DENO[@]}" task compile >/tmp/live777-check.log 2>&1 &&
+    ./live777-recorder --help >>/tmp/live777-check.log 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: deno task compile"
+    tail -40 /tmp/live777-check.log
+  fi
+  rm -f live777-recorder
+else
+  echo "deno compile: skipped, Deno's runtime for compiling is not cached (it needs the network)"
+fi
+
 log=$(mktemp)
 "${DENO[@]}" test -A --parallel "$@" tests/ 2>&1 | tee "$log"
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -1)
