@@ -14,6 +14,7 @@ import { RecordingJournal } from "./lib/dash/recovery.ts";
 import { ConfigError, StorageError } from "./lib/errors.ts";
 import { startHttpServer } from "./lib/http/server.ts";
 import { acceptWhipOffer } from "./lib/ingest/whip.ts";
+import { limitSession, type RateExceeded } from "./lib/ingest/rate_limit.ts";
 import { runRtpSource } from "./lib/ingest/rtp_source.ts";
 import { segmentLogSink } from "./lib/liveman/log_sink.ts";
 import { livemanMain } from "./lib/liveman/command.ts";
@@ -95,6 +96,21 @@ export async function main(args: string[]): Promise<number> {
     });
   }
 
+  const { limits } = recorderConfig;
+  const onExceeded = (e: RateExceeded) =>
+    log.warn(
+      `Session exceeds max_bitrate or max_packet_rate: ${
+        e.action === "close" ? "closed" : "excess dropped"
+      }`,
+      {
+        stream: e.stream,
+        bitrate: e.bitrate,
+        packetRate: e.packetRate,
+        maxBitrate: e.limits.maxBitrate,
+        maxPacketRate: e.limits.maxPacketRate,
+      },
+    );
+
   const sources = [];
   try {
     await storage.start?.();
@@ -123,7 +139,8 @@ export async function main(args: string[]): Promise<number> {
               log.warn("Stream is already recording from another source: ignored", { stream });
               for (const track of session.tracks) track.packets.cancel().catch(() => {});
             } else {
-              recorder.record(session);
+              // A source has no session to refuse: what it sends over the limits is dropped.
+              recorder.record(limitSession(session, { ...limits, action: "drop", onExceeded }));
             }
           },
           onProtocolError: (error) => log.debug("Bad RTP packet", { stream, error }),
@@ -138,8 +155,8 @@ export async function main(args: string[]): Promise<number> {
       cors: config.http.cors,
       recorder,
       shouldRecord,
-      acceptWhip: (stream, offer) =>
-        acceptWhipOffer(stream, offer, {
+      acceptWhip: async (stream, offer) => {
+        const { answerSdp, session } = await acceptWhipOffer(stream, offer, {
           signal: shutdown.signal,
           // A publisher that vanishes without DELETE ends its recording like a silent RTP source.
           idleTimeoutMs: recorderConfig.idleTimeout * 1000,
@@ -149,7 +166,13 @@ export async function main(args: string[]): Promise<number> {
           maxSdpBytes: recorderConfig.limits.maxSdpBytes,
           // WebM recordings prefer the codecs WebM holds; H264/H265 then fall back to fMP4.
           videoCodecs: recorderConfig.container === "webm" ? WEBM_VIDEO_CODECS : undefined,
-        }),
+        });
+        // A session over the limits is closed: its recording ends and is finalized.
+        return {
+          answerSdp,
+          session: limitSession(session, { ...limits, action: "close", onExceeded }),
+        };
+      },
       log,
       signal: shutdown.signal,
       auth: config.auth,
