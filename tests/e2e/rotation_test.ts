@@ -17,7 +17,7 @@ Deno.test("max_recording_seconds rotates into new recordings that together hold 
       source,
       `type = "fs"\nroot = "${dir}/records"`,
       {},
-      "max_recording_seconds = 2",
+      { max_recording_seconds: 2 },
     );
     const recordings = await findRecordings(`${dir}/records`, "cam1");
     assertEquals(recordings.length, 3, recordings.join(" "));

@@ -15,7 +15,7 @@ import { FsStorage } from "../../lib/storage/fs.ts";
 import { S3ObjectStore } from "../../lib/storage/s3.ts";
 import { SpooledStorage } from "../../lib/storage/spool.ts";
 import type { SegmentEvent } from "../../lib/types.ts";
-import { type Ceph, startCeph } from "../helpers/ceph.ts";
+import { cephClient, startCeph } from "../helpers/ceph.ts";
 import { makeSource, probeFrames } from "../helpers/media.ts";
 import {
   captureRtp,
@@ -23,17 +23,6 @@ import {
   recordWithProgram,
   replaySession,
 } from "../helpers/rtp_recording.ts";
-
-function client(ceph: Ceph): S3Client {
-  return new S3Client({
-    endpoint: ceph.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
-}
 
 /** Every object under `prefix` in `bucket`, key → bytes. */
 async function download(s3: S3Client, bucket: string, prefix: string) {
@@ -55,7 +44,7 @@ async function download(s3: S3Client, bucket: string, prefix: string) {
 Deno.test("S3 (Ceph RGW): the program records to a bucket; the downloaded MPD plays frame-exact", async () => {
   const dir = await Deno.makeTempDir({ prefix: "e2e-s3-" });
   const ceph = await startCeph();
-  const s3 = client(ceph);
+  const s3 = cephClient(ceph);
   try {
     await s3.send(new CreateBucketCommand({ Bucket: "records" }));
     const source = await makeCountedSource(dir, 3);
@@ -107,7 +96,7 @@ disable_config_load = true`,
 Deno.test("S3 (Ceph RGW): a gateway outage mid-recording loses nothing; objects equal an fs recording", async () => {
   const dir = await Deno.makeTempDir({ prefix: "e2e-s3-fault-" });
   const ceph = await startCeph();
-  const s3 = client(ceph);
+  const s3 = cephClient(ceph);
   try {
     await s3.send(new CreateBucketCommand({ Bucket: "records" }));
     await makeSource(`${dir}/source.mkv`, { seconds: 4, gop: 30 });

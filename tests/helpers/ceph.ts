@@ -9,6 +9,8 @@
  * @module
  */
 
+import { S3Client } from "@aws-sdk/client-s3";
+
 export interface Ceph {
   /** "http://127.0.0.1:<port>" */
   readonly endpoint: string;
@@ -290,4 +292,16 @@ rgw_sts_key = ${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}
       cause: error,
     });
   }
+}
+
+/** A plain AWS SDK client for the cluster's user, to set up and inspect buckets in tests. */
+export function cephClient(ceph: Ceph): S3Client {
+  return new S3Client({
+    endpoint: ceph.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
 }

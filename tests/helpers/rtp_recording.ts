@@ -7,7 +7,8 @@
 import { assertEquals } from "../assert.ts";
 import { runRtpSource } from "../../lib/ingest/rtp_source.ts";
 import type { IngestSession, IngestTrack, RtpPacket } from "../../lib/types.ts";
-import { freeTcpPort, freeUdpPortPair, makeSource, probeFrames, rtpSdp, sendRtp } from "./media.ts";
+import { freeUdpPortPair, makeSource, probeFrames, rtpSdp, sendRtp } from "./media.ts";
+import { writeTestConfig } from "./config.ts";
 import { RecorderProcess } from "./recorder_process.ts";
 
 /** Test media and what ffprobe counts in it. */
@@ -32,36 +33,24 @@ export async function makeCountedSource(dir: string, seconds: number): Promise<S
 /**
  * Runs `main.ts` with `[recorder.storage]` = `storageToml` and one RTP source "cam1", sends
  * `source` in real time, waits for the recording to finish and stops the program with SIGTERM
- * (exit code 0 asserted). `recorderToml` adds keys to `[recorder]`. Returns the program's log.
+ * (exit code 0 asserted). `recorderKeys` adds keys to `[recorder]`. Returns the program's log.
  */
 export async function recordWithProgram(
   dir: string,
   source: SourceMedia,
   storageToml: string,
   env: Record<string, string> = {},
-  recorderToml = "",
+  recorderKeys: Record<string, string | number> = {},
 ): Promise<string> {
   const videoPort = freeUdpPortPair();
   const audioPort = freeUdpPortPair();
   await Deno.writeTextFile(`${dir}/cam1.sdp`, await rtpSdp(source.path, videoPort, audioPort));
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `
-[http]
-listen = "127.0.0.1:${freeTcpPort()}"
-[recorder]
-auto_streams = ["cam?"]
-segment_duration = 1
-idle_timeout = 1
-state_dir = "${dir}/state"
-${recorderToml}
-[recorder.storage]
-${storageToml}
-[[stream.cam1.sources]]
-url = "file://${dir}/cam1.sdp"
-`,
-  );
-  const recorder = new RecorderProcess(`${dir}/live777.toml`, env);
+  const config = await writeTestConfig(dir, {
+    rtp: { cam1: `file://${dir}/cam1.sdp` },
+    recorder: { auto_streams: `["cam?"]`, ...recorderKeys },
+    storage: storageToml,
+  });
+  const recorder = new RecorderProcess(config, env);
   try {
     await recorder.waitFor("RTP source listening");
     await sendRtp(source.path, videoPort, audioPort);

@@ -6,7 +6,6 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import {
-  freeTcpPort,
   freeUdpPortPair,
   makeSource,
   probeFrames,
@@ -14,6 +13,7 @@ import {
   rtpSdp,
   run,
 } from "../helpers/media.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
 
@@ -28,18 +28,17 @@ Deno.test("A full disk fails one stream's recording clearly; the other stream re
     await makeSource(source, { seconds: 5, gop: 15 });
     const sent = await probeFrames(source);
     const ports = [0, 1].map(() => [freeUdpPortPair(), freeUdpPortPair()]);
-    let toml = `[http]\nlisten = "127.0.0.1:${freeTcpPort()}"\n[recorder]\nauto_streams = ["*"]\n` +
-      `segment_duration = 0.5\nidle_timeout = 1\nstate_dir = "${dir}/state"\n` +
-      `[recorder.storage]\ntype = "fs"\nroot = "${dir}/records"\n`;
+    const rtp: Record<string, string> = {};
     for (const [i, name] of ["camA", "camB"].entries()) {
       await Deno.writeTextFile(
         `${dir}/${name}.sdp`,
         await rtpSdp(source, ports[i][0], ports[i][1]),
       );
-      toml += `[[stream.${name}.sources]]\nurl = "${dir}/${name}.sdp"\n`;
+      rtp[name] = `${dir}/${name}.sdp`;
     }
-    await Deno.writeTextFile(`${dir}/live777.toml`, toml);
-    const recorder = new RecorderProcess(`${dir}/live777.toml`);
+    const recorder = new RecorderProcess(
+      await writeTestConfig(dir, { rtp, recorder: { segment_duration: 0.5 } }),
+    );
     try {
       await recorder.waitFor("RTP source listening", (l) => l.stream === "camB");
       await Promise.all(

@@ -6,7 +6,6 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import {
-  freeTcpPort,
   freeUdpPortPair,
   probeFrames,
   probePackets,
@@ -15,6 +14,7 @@ import {
   run,
 } from "../helpers/media.ts";
 import { type PacketFate, startImpairmentProxy } from "../helpers/impairment_proxy.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
 
@@ -94,14 +94,9 @@ Deno.test("RTP with loss, duplicates, jitter and reordering: every decodable fra
   const proxyVideo = freeUdpPortPair();
   const proxyAudio = freeUdpPortPair();
   await Deno.writeTextFile(`${dir}/cam.sdp`, await rtpSdp(source, recorderVideo, recorderAudio));
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `[http]\nlisten = "127.0.0.1:${freeTcpPort()}"\n[recorder]\nauto_streams = ["*"]\n` +
-      `segment_duration = 1\nidle_timeout = 1\nstate_dir = "${dir}/state"\n` +
-      `[recorder.storage]\ntype = "fs"\nroot = "${dir}/records"\n` +
-      `[[stream.cam.sources]]\nurl = "${dir}/cam.sdp"\n`,
+  const recorder = new RecorderProcess(
+    await writeTestConfig(dir, { rtp: { cam: `${dir}/cam.sdp` } }),
   );
-  const recorder = new RecorderProcess(`${dir}/live777.toml`);
   const proxy = startImpairmentProxy(
     [
       { listenPort: proxyVideo, targetPort: recorderVideo },

@@ -6,7 +6,6 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import {
-  freeTcpPort,
   freeUdpPortPair,
   makeSource,
   probeFrames,
@@ -14,6 +13,7 @@ import {
   rtpSdp,
   run,
 } from "../helpers/media.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
 
@@ -29,15 +29,13 @@ Deno.test(`SIGKILL at random moments (${KILLS} kills): every recording stays pla
   const videoPort = freeUdpPortPair();
   const audioPort = freeUdpPortPair();
   await Deno.writeTextFile(`${dir}/cam.sdp`, await rtpSdp(source, videoPort, audioPort));
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `[http]\nlisten = "127.0.0.1:${freeTcpPort()}"\n[recorder]\nauto_streams = ["*"]\n` +
-      `segment_duration = 0.5\nstate_dir = "${dir}/state"\n[recorder.storage]\ntype = "fs"\n` +
-      `root = "${dir}/records"\n[[stream.cam.sources]]\nurl = "${dir}/cam.sdp"\n`,
-  );
+  const config = await writeTestConfig(dir, {
+    rtp: { cam: `${dir}/cam.sdp` },
+    recorder: { segment_duration: 0.5 },
+  });
   const report: string[] = [`seed ${seed}`];
   for (let kill = 0; kill < KILLS; kill++) {
-    const recorder = new RecorderProcess(`${dir}/live777.toml`);
+    const recorder = new RecorderProcess(config);
     await recorder.waitFor("RTP source listening");
     const sender = new Deno.Command("ffmpeg", {
       args: ["-nostdin", "-v", "error", "-re", "-i", source, ...rtpOutputs(videoPort, audioPort)],
@@ -58,7 +56,7 @@ Deno.test(`SIGKILL at random moments (${KILLS} kills): every recording stays pla
     }
   }
   // One more start repairs what the last kill left, then a clean stop.
-  const last = new RecorderProcess(`${dir}/live777.toml`);
+  const last = new RecorderProcess(config);
   await last.waitFor("Listening");
   assertEquals((await last.stop("SIGTERM")).code, 0, last.stderr);
 

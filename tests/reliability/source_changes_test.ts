@@ -14,6 +14,7 @@ import {
   rtpSdp,
   run,
 } from "../helpers/media.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
 import { publishWhip } from "../helpers/whip_publisher.ts";
@@ -23,14 +24,9 @@ async function rtpRecorder(dir: string, source: string) {
   const video = freeUdpPortPair();
   const audio = freeUdpPortPair();
   await Deno.writeTextFile(`${dir}/cam.sdp`, await rtpSdp(source, video, audio));
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `[http]\nlisten = "127.0.0.1:${freeTcpPort()}"\n[recorder]\nauto_streams = ["*"]\n` +
-      `segment_duration = 1\nidle_timeout = 1\nstate_dir = "${dir}/state"\n` +
-      `[recorder.storage]\ntype = "fs"\nroot = "${dir}/records"\n` +
-      `[[stream.cam.sources]]\nurl = "${dir}/cam.sdp"\n`,
+  const recorder = new RecorderProcess(
+    await writeTestConfig(dir, { rtp: { cam: `${dir}/cam.sdp` } }),
   );
-  const recorder = new RecorderProcess(`${dir}/live777.toml`);
   await recorder.waitFor("RTP source listening");
   return { recorder, video, audio };
 }
@@ -159,13 +155,9 @@ Deno.test("A sender that stops audio but keeps video: every video frame, the aud
 Deno.test("A WHIP publisher that stops sending without DELETE: the recording ends after idle_timeout", async () => {
   const dir = await Deno.makeTempDir({ prefix: "whip-vanish-" });
   const port = freeTcpPort();
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `[http]\nlisten = "127.0.0.1:${port}"\n[recorder]\nauto_streams = ["*"]\n` +
-      `segment_duration = 1\nidle_timeout = 2\nice_host_addresses = ["127.0.0.1"]\n` +
-      `state_dir = "${dir}/state"\n[recorder.storage]\ntype = "fs"\nroot = "${dir}/records"\n`,
+  const recorder = new RecorderProcess(
+    await writeTestConfig(dir, { port, recorder: { idle_timeout: 2 } }),
   );
-  const recorder = new RecorderProcess(`${dir}/live777.toml`);
   try {
     await recorder.waitFor("Listening");
     const publisher = await publishWhip(`http://127.0.0.1:${port}/whip/vanish`, { durationSec: 2 });

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import { freeTcpPort, probeFrames, run } from "../helpers/media.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
 import { publishWhip } from "../helpers/whip_publisher.ts";
@@ -14,13 +15,10 @@ Deno.test("WHIP with 5 % packet loss: NACK recovers, nothing corrupt is recorded
   const seed = Number(Deno.env.get("LOSS_SEED") ?? Date.now() % 100_000);
   const dir = await Deno.makeTempDir({ prefix: "webrtc-loss-" });
   const port = freeTcpPort();
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `[http]\nlisten = "127.0.0.1:${port}"\n[recorder]\nauto_streams = ["*"]\n` +
-      `segment_duration = 1\nice_host_addresses = ["127.0.0.1"]\nstate_dir = "${dir}/state"\n` +
-      `[recorder.storage]\ntype = "fs"\nroot = "${dir}/records"\n`,
+  // The idle timeout outlasts the last retransmissions before the publisher's DELETE.
+  const recorder = new RecorderProcess(
+    await writeTestConfig(dir, { port, recorder: { idle_timeout: 5 } }),
   );
-  const recorder = new RecorderProcess(`${dir}/live777.toml`);
   try {
     await recorder.waitFor("Listening");
     const publisher = await publishWhip(`http://127.0.0.1:${port}/whip/lossy`, {

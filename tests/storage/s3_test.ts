@@ -14,7 +14,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { StorageError } from "../../lib/errors.ts";
 import { S3ObjectStore, type S3ObjectStoreOptions } from "../../lib/storage/s3.ts";
 import { SpooledStorage } from "../../lib/storage/spool.ts";
-import { type Ceph, startCeph } from "../helpers/ceph.ts";
+import { type Ceph, cephClient, startCeph } from "../helpers/ceph.ts";
 
 type Handler = NonNullable<S3ObjectStoreOptions["requestHandler"]>;
 interface HttpRequestLike {
@@ -51,17 +51,6 @@ function recordingHandler(seen: HttpRequestLike[]): Handler {
       probe.destroy();
     },
   } as unknown as Handler;
-}
-
-function rawClient(ceph: Ceph): S3Client {
-  return new S3Client({
-    endpoint: ceph.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
 }
 
 async function rawKeys(client: S3Client, bucket: string): Promise<string[]> {
@@ -160,7 +149,7 @@ async function getSessionToken(ceph: Ceph) {
 
 Deno.test("S3ObjectStore against Ceph RADOS Gateway", async (t) => {
   const ceph = await startCeph();
-  const raw = rawClient(ceph);
+  const raw = cephClient(ceph);
   const bucket = "recordings";
   const creds = { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey };
   const stores: S3ObjectStore[] = [];
