@@ -401,7 +401,11 @@ interface TrackExtra {
   readonly vps?: Uint8Array;
 }
 
-class Session implements WhipSession {
+/**
+ * The receiving side of a werift peer connection as an {@linkcode IngestSession}: tracks, idle
+ * timer, sender reports and PLI. The WHIP answerer and the WHEP subscriber (`whep.ts`) share it.
+ */
+export class Session implements WhipSession {
   readonly stream: string;
   readonly tracks: Track[] = [];
   readonly peerConnection: RTCPeerConnection;

@@ -26,6 +26,8 @@ export interface PublishWhipOptions {
   readonly loss?: number;
   /** Seed of the loss pattern. @default 1 */
   readonly seed?: number;
+  /** Sent as `Authorization: Bearer <token>` with the POST and the DELETE. */
+  readonly token?: string;
 }
 
 /** A running publisher; its counters grow as ffmpeg's packets are forwarded. */
@@ -100,7 +102,7 @@ export async function publishWhip(
     offerSdp = pc.localDescription!.sdp;
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/sdp" },
+      headers: { "Content-Type": "application/sdp", ...bearer(options.token) },
       body: offerSdp,
     });
     answerSdp = await response.text();
@@ -215,7 +217,10 @@ export async function publishWhip(
       }
       await done;
       try {
-        const response = await fetch(location, { method: "DELETE" });
+        const response = await fetch(location, {
+          method: "DELETE",
+          headers: bearer(options.token),
+        });
         await response.body?.cancel();
       } catch {
         // The server is gone: nothing to delete.
@@ -270,4 +275,8 @@ function connected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
       }
     });
   });
+}
+
+function bearer(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { Authorization: `Bearer ${token}` };
 }
