@@ -1,18 +1,21 @@
 /**
  * The one function that wires the stages for one stream:
- * ingest packets → reorder → depacketize → (rotation) → fMP4 segmenter → durable storage →
+ * ingest packets → reorder → depacketize → (rotation) → segmenter (fMP4 or WebM) → durable storage →
  * events, tee'd to the manifest and to the segment-event consumer (the Liveman reporter, or the
  * log).
  * @module
  */
 
 import { ManifestSink } from "./dash/manifest_sink.ts";
+import { fmp4Muxer } from "./fmp4/muxer.ts";
 import { Fmp4SegmentStream, type SegmenterStats } from "./fmp4/segment_stream.ts";
+import type { Muxer } from "./muxer.ts";
 import { DepacketizeStream } from "./rtp/depacketize_stream.ts";
 import { splitRecordings } from "./rotation.ts";
 import { ReorderStream } from "./rtp/reorder.ts";
 import { storeStream } from "./storage/store_stream.ts";
-import type { Frame, IngestSession, SegmentEvent, Storage } from "./types.ts";
+import type { Codec, Container, Frame, IngestSession, SegmentEvent, Storage } from "./types.ts";
+import { webmMuxer } from "./webm/muxer.ts";
 
 /** What {@linkcode recordStream} needs besides the session. */
 export interface RecordDeps {
@@ -21,12 +24,21 @@ export interface RecordDeps {
   readonly segmentDurationSec: number;
   /** Longest single recording, seconds (`max_recording_seconds`). @default 86400 */
   readonly maxRecordingSec?: number;
+  /**
+   * The container of the segments. A stream with a codec WebM cannot hold (H264, H265) is
+   * recorded as fMP4 instead, and `onContainerFallback` is told which codec. @default {"fmp4"}
+   */
+  readonly container?: Container;
+  /** Called when the stream is recorded as fMP4 although `container` is "webm". */
+  readonly onContainerFallback?: (codec: Codec) => void;
   /** Receives every durable segment's event (the Liveman reporter, or a log). */
   readonly events: WritableStream<SegmentEvent>;
   /** Called once a recording's directory key is chosen, before anything is stored. */
   readonly onRecordingKey?: (key: string) => void | Promise<void>;
   /** Called once a recording's manifest is final. */
   readonly onRecordingEnd?: (key: string) => void | Promise<void>;
+  /** Called once each segment is durable, with the milliseconds the storage stage took. */
+  readonly onStored?: (event: SegmentEvent, latencyMs: number) => void;
 }
 
 /** Counters of one recording, live while it runs. */
@@ -37,6 +49,8 @@ export interface RecordingStats {
     reorder: ReorderStream["stats"];
     depacketize: DepacketizeStream["stats"];
   }[];
+  /** Durable media segments and bytes (init and media segments) stored so far. */
+  readonly stored: { segments: number; bytes: number };
 }
 
 /**
@@ -57,13 +71,16 @@ export function recordStream(
       clockRate: track.clockRate,
       sps: track.sps,
       pps: track.pps,
+      vps: track.vps,
       senderReport: () => track.senderReport,
       onKeyframeNeeded: () => track.requestKeyframe(),
     });
     tracks.push({ kind: track.kind, reorder: reorder.stats, depacketize: depacketize.stats });
     return track.packets.pipeThrough(reorder).pipeThrough(depacketize);
   }));
+  const muxer = chooseMuxer(session.tracks.map((t) => t.codec), deps);
   const parts: SegmenterStats[] = [];
+  const stored = { segments: 0, bytes: 0 };
   // Recordings overlap briefly at a rotation: their events share one writer.
   const events = deps.events.getWriter();
   const done = splitRecordings(frames, {
@@ -75,6 +92,7 @@ export function recordStream(
         tracks: session.tracks.map((t) => t.kind),
         targetDurationSec: deps.segmentDurationSec,
         requestKeyframe: () => video?.requestKeyframe(),
+        muxer,
       });
       parts.push(segmenter.stats);
       let recordingKey: string | undefined;
@@ -82,6 +100,11 @@ export function recordStream(
         .pipeThrough(segmenter)
         .pipeThrough(storeStream(deps.storage, session.stream, {
           onRecordingKey: (key) => deps.onRecordingKey?.(recordingKey = key),
+          onStored: (event, latencyMs) => {
+            if (event.segment.kind === "media") stored.segments++;
+            stored.bytes += event.size;
+            deps.onStored?.(event, latencyMs);
+          },
         }))
         .tee();
       await Promise.all([
@@ -96,7 +119,16 @@ export function recordStream(
     await events.abort(error).catch(() => {});
     throw error;
   });
-  return { done, stats: { segmenter: sumStats(parts), tracks } };
+  return { done, stats: { segmenter: sumStats(parts), tracks, stored } };
+}
+
+/** The muxer of `deps.container`, or fMP4 when a codec does not fit WebM. */
+function chooseMuxer(codecs: readonly Codec[], deps: RecordDeps): Muxer {
+  if (deps.container !== "webm") return fmp4Muxer;
+  const misfit = codecs.find((codec) => !webmMuxer.supports(codec));
+  if (misfit === undefined) return webmMuxer;
+  deps.onContainerFallback?.(misfit);
+  return fmp4Muxer;
 }
 
 /** A live view of the sum of several segmenters' counters. */

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parse, TomlError } from "smol-toml";
 import { ConfigError } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
+import type { Container } from "../types.ts";
 import { streamIdentity, streamNameProblem } from "../storage/key.ts";
 import { applyEnvOverrides } from "./env.ts";
 import { globToRegExp } from "./glob.ts";
@@ -110,6 +111,11 @@ export interface RecorderConfig {
   readonly maxRecordingSeconds: number;
   /** `retention_days`: recordings older than this many days are deleted; 0 keeps all. @default {0} */
   readonly retentionDays: number;
+  /**
+   * `container`: "fmp4" (`.m4s`, every codec) or "webm" (`.webm`, VP8/VP9/AV1 + Opus; a stream
+   * with H264 or H265 video is recorded as fMP4 instead). @default {"fmp4"}
+   */
+  readonly container: Container;
   /** `node_alias`: this node's name towards Liveman. */
   readonly nodeAlias?: string;
   /**
@@ -631,6 +637,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
       idleTimeout: 5,
       maxRecordingSeconds: 86400,
       retentionDays: 0,
+      container: "fmp4",
       stateDir: DEFAULT_STATE_DIR,
       spoolMaxBytes: DEFAULT_SPOOL_MAX_BYTES,
       iceHostAddresses: [],
@@ -644,6 +651,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     "idle_timeout",
     "max_recording_seconds",
     "retention_days",
+    "container",
     "node_alias",
     "state_dir",
     "spool_max_bytes",
@@ -688,6 +696,13 @@ function readRecorder(section: Section | undefined): RecorderConfig {
   if (retentionDays < 0) {
     throw section.error(section.key("retention_days"), `Must be >= 0 days, got ${retentionDays}`);
   }
+  const container = section.string("container") ?? "fmp4";
+  if (container !== "fmp4" && container !== "webm") {
+    throw section.error(
+      section.key("container"),
+      `Expected "fmp4" or "webm", got ${quote(container)}`,
+    );
+  }
   const nodeAlias = section.nonEmpty("node_alias");
   const spoolMaxBytes = section.number("spool_max_bytes", DEFAULT_SPOOL_MAX_BYTES, true);
   if (spoolMaxBytes <= 0) {
@@ -706,6 +721,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     idleTimeout,
     maxRecordingSeconds,
     retentionDays,
+    container,
     nodeAlias,
     stateDir: section.nonEmpty("state_dir") ?? DEFAULT_STATE_DIR,
     spoolMaxBytes,

@@ -11,6 +11,11 @@ import { dayKey } from "./key.ts";
 export interface StoreStreamOptions {
   /** Called with the recording's directory key once it is chosen, before anything is stored. */
   onRecordingKey?: (key: string) => void | Promise<void>;
+  /**
+   * Called once a segment is durable, with the milliseconds since it reached this stage (the
+   * segmenter handed it on; waiting behind earlier writes included).
+   */
+  onStored?: (event: SegmentEvent, latencyMs: number) => void;
 }
 
 /**
@@ -25,8 +30,11 @@ export function storeStream(
 ): TransformStream<Segment, SegmentEvent> {
   let recordingKey: string | undefined;
   let recordingStartUs = 0;
+  // When each queued segment arrived: the writable side's size() sees it first, in order.
+  const arrivedMs: number[] = [];
   return new TransformStream({
     async transform(segment, controller) {
+      const arrived = arrivedMs.shift() ?? performance.now();
       if (recordingKey === undefined) {
         recordingStartUs = segment.startUs -
           Math.round(segment.startTicks * 1e6 / segment.info.timescale);
@@ -36,17 +44,33 @@ export function storeStream(
       const key = `${recordingKey}/${segment.name}`;
       await storage.put(key, segment.bytes);
       const { bytes, ...meta } = segment;
-      controller.enqueue({
+      const event = {
         stream,
         recordingKey,
         key,
         segment: meta,
         size: bytes.length,
         recordingStartUs,
-      });
+      };
+      options.onStored?.(event, performance.now() - arrived);
+      controller.enqueue(event);
+    },
+  }, {
+    size() {
+      arrivedMs.push(performance.now());
+      return 1;
     },
   });
 }
+
+/** Files whose presence means a directory holds a recording (fMP4 or WebM). */
+const TAKEN_NAMES = [
+  "manifest.mpd",
+  "init.m4s",
+  "audio_init.m4s",
+  "init.webm",
+  "audio_init.webm",
+];
 
 async function chooseRecordingKey(
   storage: Storage,
@@ -56,9 +80,7 @@ async function chooseRecordingKey(
   const day = dayKey(stream, startUs / 1000);
   const taken = async (key: string) =>
     (await Promise.all(
-      ["manifest.mpd", "init.m4s", "audio_init.m4s"].map((name) =>
-        storage.exists(`${key}/${name}`)
-      ),
+      TAKEN_NAMES.map((name) => storage.exists(`${key}/${name}`)),
     )).some(Boolean);
   if (!(await taken(day))) return day;
   const base = `${day}/${Math.floor(startUs / 1e6)}`;

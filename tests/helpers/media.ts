@@ -3,6 +3,8 @@
  * @module
  */
 
+import { sendAv1Rtp } from "./av1_rtp.ts";
+
 /** Runs a command; throws with its stderr when it fails or exceeds `timeoutMs`. */
 export async function run(
   cmd: string,
@@ -27,10 +29,47 @@ export async function run(
   return out;
 }
 
-/** Known media: H264 (baseline, no B-frames, keyframe every `gop` frames) + Opus in Matroska. */
+/** The video codecs test media can have. */
+export type VideoCodec = "h264" | "h265" | "vp8" | "vp9" | "av1";
+
+/**
+ * ffmpeg encoder arguments per codec, as WebRTC publishers encode: no B-frames, fast presets,
+ * a keyframe every `gop` frames and no others.
+ */
+function encoderArgs(codec: VideoCodec, gop: number): string[] {
+  const g = ["-g", String(gop), "-keyint_min", String(gop)];
+  switch (codec) {
+    case "h264":
+      return ["-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-preset", "veryfast", ...g];
+    case "h265":
+      return [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        ...g,
+        "-x265-params",
+        `bframes=0:keyint=${gop}:min-keyint=${gop}:scenecut=0:log-level=error`,
+      ]; // deno-fmt-ignore
+    case "vp8":
+      return ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k", ...g];
+    case "vp9":
+      // Good-quality mode (not realtime), as ffmpeg users encode VP9 by default.
+      return ["-c:v", "libvpx-vp9", "-cpu-used", "8", "-b:v", "400k", ...g];
+    case "av1":
+      return ["-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-b:v", "300k", ...g];
+  }
+}
+
+/**
+ * Known media in Matroska: video (H264 baseline by default; `codec` for the others; no
+ * B-frames, a keyframe every `gop` frames) + Opus.
+ */
 export async function makeSource(
   path: string,
-  options: { seconds: number; fps?: number; gop?: number; size?: string } = { seconds: 3 },
+  options: { seconds: number; fps?: number; gop?: number; size?: string; codec?: VideoCodec } = {
+    seconds: 3,
+  },
 ): Promise<void> {
   const fps = options.fps ?? 30;
   await run("ffmpeg", [
@@ -48,18 +87,9 @@ export async function makeSource(
     "sine=frequency=440:sample_rate=48000",
     "-t",
     String(options.seconds),
-    "-c:v",
-    "libx264",
-    "-profile:v",
-    "baseline",
-    "-bf",
-    "0",
-    "-g",
-    String(options.gop ?? fps),
+    ...encoderArgs(options.codec ?? "h264", options.gop ?? fps),
     "-pix_fmt",
     "yuv420p",
-    "-preset",
-    "veryfast",
     "-c:a",
     "libopus",
     "-b:a",
@@ -187,9 +217,27 @@ export function freeTcpPort(): number {
   return port;
 }
 
+/** The codec name ffprobe gives the first video stream of `source` ("h264", "av1", …). */
+export async function videoCodecOf(source: string): Promise<string> {
+  const out = await run("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "stream=codec_name",
+    "-of",
+    "csv=p=0",
+    source,
+  ]); // deno-fmt-ignore
+  return out.trim();
+}
+
 /**
  * Writes the SDP ffmpeg would announce for sending `source` as RTP to `videoPort`/`audioPort`
- * (with the H264 parameter sets in sprop-parameter-sets), by a dry run of one frame.
+ * (with H264/H265 parameter sets in sprop-*), by a dry run of one frame. ffmpeg 5.1 cannot send
+ * AV1: for AV1 video the SDP has ffmpeg's audio section and a video section for
+ * {@linkcode sendAv1Rtp}.
  */
 export async function rtpSdp(
   source: string,
@@ -197,6 +245,7 @@ export async function rtpSdp(
   audioPort: number,
 ): Promise<string> {
   const dir = await Deno.makeTempDir();
+  const av1 = await videoCodecOf(source) === "av1";
   try {
     await run("ffmpeg", [
       "-nostdin",
@@ -204,37 +253,49 @@ export async function rtpSdp(
       "error",
       "-i",
       source,
-      ...rtpOutputs(videoPort, audioPort, 1),
+      ...rtpOutputs(videoPort, audioPort, 1, undefined, !av1),
       "-sdp_file",
       `${dir}/out.sdp`,
     ]); // deno-fmt-ignore
-    return await Deno.readTextFile(`${dir}/out.sdp`);
+    const sdp = await Deno.readTextFile(`${dir}/out.sdp`);
+    if (!av1) return sdp;
+    return `${sdp.trimEnd()}\nm=video ${videoPort} RTP/AVP 96\na=rtpmap:96 AV1/90000\n`;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-/** ffmpeg output arguments that copy the first video and audio stream to RTP. */
+/**
+ * ffmpeg output arguments that copy the first video and audio stream to RTP (without video
+ * when `video` is false). VP9 packetization is "experimental" to ffmpeg 5.1: allowed here.
+ */
 export function rtpOutputs(
   videoPort: number,
   audioPort: number,
   frames?: number,
   ssrcs: readonly [number, number] = [1111, 2222],
+  video = true,
 ): string[] {
   const limit = frames ? ["-frames", String(frames)] : [];
   return [
-    "-map",
-    "0:v:0",
-    "-c",
-    "copy",
-    ...limit,
-    "-payload_type",
-    "96",
-    "-ssrc",
-    String(ssrcs[0]),
-    "-f",
-    "rtp",
-    `rtp://127.0.0.1:${videoPort}?rtcpport=${videoPort + 1}&pkt_size=1200`,
+    ...(video
+      ? [
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        ...limit,
+        "-payload_type",
+        "96",
+        "-ssrc",
+        String(ssrcs[0]),
+        "-strict",
+        "experimental",
+        "-f",
+        "rtp",
+        `rtp://127.0.0.1:${videoPort}?rtcpport=${videoPort + 1}&pkt_size=1200`,
+      ]
+      : []),
     "-map",
     "0:a:0",
     "-c",
@@ -250,15 +311,38 @@ export function rtpOutputs(
   ]; // deno-fmt-ignore
 }
 
-/** Sends `source` in real time as RTP; resolves when ffmpeg has sent everything. */
+/**
+ * Sends `source` in real time as RTP; resolves when everything is sent. ffmpeg sends it, but
+ * for AV1 video, which {@linkcode sendAv1Rtp} sends from an IVF copy next to ffmpeg's audio.
+ */
 export async function sendRtp(source: string, videoPort: number, audioPort: number): Promise<void> {
-  await run("ffmpeg", [
-    "-nostdin",
-    "-v",
-    "error",
-    "-re",
-    "-i",
-    source,
-    ...rtpOutputs(videoPort, audioPort),
+  const av1 = await videoCodecOf(source) === "av1";
+  const ivf = `${source}.ivf`;
+  if (av1) {
+    await run("ffmpeg", [
+      "-nostdin",
+      "-v",
+      "error",
+      "-y",
+      "-i",
+      source,
+      "-map",
+      "0:v:0",
+      "-c",
+      "copy",
+      ivf,
+    ]);
+  }
+  await Promise.all([
+    run("ffmpeg", [
+      "-nostdin",
+      "-v",
+      "error",
+      "-re",
+      "-i",
+      source,
+      ...rtpOutputs(videoPort, audioPort, undefined, undefined, !av1),
+    ]),
+    av1 ? sendAv1Rtp(ivf, videoPort) : undefined,
   ]);
 }

@@ -7,7 +7,14 @@
 import { assertEquals } from "../assert.ts";
 import { runRtpSource } from "../../lib/ingest/rtp_source.ts";
 import type { IngestSession, IngestTrack, RtpPacket } from "../../lib/types.ts";
-import { freeUdpPortPair, makeSource, probeFrames, rtpSdp, sendRtp } from "./media.ts";
+import {
+  freeUdpPortPair,
+  makeSource,
+  probeFrames,
+  rtpSdp,
+  sendRtp,
+  type VideoCodec,
+} from "./media.ts";
 import { writeTestConfig } from "./config.ts";
 import { RecorderProcess } from "./recorder_process.ts";
 
@@ -18,10 +25,17 @@ export interface SourceMedia {
   audioFrames: number;
 }
 
-/** Makes `seconds` of H264 (a keyframe a second) + Opus in `dir` and counts its frames. */
-export async function makeCountedSource(dir: string, seconds: number): Promise<SourceMedia> {
+/**
+ * Makes `seconds` of video (H264 unless `codec` says otherwise; a keyframe a second) + Opus in
+ * `dir` and counts its frames.
+ */
+export async function makeCountedSource(
+  dir: string,
+  seconds: number,
+  codec: VideoCodec = "h264",
+): Promise<SourceMedia> {
   const path = `${dir}/source.mkv`;
-  await makeSource(path, { seconds, gop: 30 });
+  await makeSource(path, { seconds, gop: 30, codec });
   const sent = await probeFrames(path);
   return {
     path,
