@@ -19,10 +19,32 @@ export class RecorderProcess {
   readonly status: Promise<Deno.CommandStatus>;
   #stderrText = "";
 
-  constructor(configPath: string, env: Record<string, string> = {}) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "-c", configPath],
-      env: { NO_COLOR: "1", ...env },
+  /**
+   * Starts `main.ts -c configPath`. With `runAs`, as that unprivileged user (root ignores file
+   * permissions): through setpriv, with a copy of the Deno binary and a Deno cache it can reach.
+   */
+  constructor(
+    configPath: string,
+    env: Record<string, string> = {},
+    runAs?: { uid: number; gid: number; denoPath: string; denoDir: string },
+  ) {
+    const args = ["run", "-A", MAIN, "-c", configPath];
+    const command = runAs ? "setpriv" : Deno.execPath();
+    this.#child = new Deno.Command(command, {
+      args: runAs
+        ? [
+          `--reuid=${runAs.uid}`,
+          `--regid=${runAs.gid}`,
+          "--clear-groups",
+          runAs.denoPath,
+          ...args,
+        ]
+        : args,
+      env: {
+        NO_COLOR: "1",
+        ...(runAs ? { DENO_DIR: runAs.denoDir, HOME: runAs.denoDir } : {}),
+        ...env,
+      },
       stdin: "null",
       stdout: "null",
       stderr: "piped",
