@@ -12,6 +12,7 @@
  */
 
 import type { Logger } from "../log.ts";
+import { LiveStreams } from "../live_streams.ts";
 import type { Recorder } from "../recorder.ts";
 import { streamNameProblem } from "../storage/key.ts";
 import type { IngestSession } from "../types.ts";
@@ -33,6 +34,19 @@ export interface HttpServerDeps {
   /** Send CORS headers (`[http] cors`); none at all when false. */
   readonly cors: boolean;
   readonly recorder: Recorder;
+  /** Every live session goes here, recorded (auto_streams) or not. @default {a new one} */
+  readonly live?: LiveStreams;
+  /**
+   * More routes (lib/http/api.ts): `open` ones answer before authentication (like /healthz),
+   * `authenticated` ones after it; each answers undefined for a path that is not its own.
+   */
+  readonly routes?: {
+    readonly open: (request: Request, parts: readonly string[]) => Promise<Response | undefined>;
+    readonly authenticated: (
+      request: Request,
+      parts: readonly string[],
+    ) => Promise<Response | undefined>;
+  };
   /** Whether a stream name is to be recorded (auto_streams). */
   readonly shouldRecord: (stream: string) => boolean;
   readonly acceptWhip: WhipAnswerer;
@@ -58,6 +72,7 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
   const bodyTimeoutMs = deps.bodyTimeoutMs ?? 10_000;
   const auth = new Authenticator(deps.auth ?? { tokens: [] });
   const log = deps.log.child({ component: "http" });
+  const live = deps.live ?? new LiveStreams({ recorder: deps.recorder, log: deps.log });
 
   const handle = async (request: Request): Promise<Response> => {
     const method = request.method;
@@ -75,6 +90,8 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
       });
     }
     if (parts[0] === "healthz" && parts.length === 1) return text(200, "ok");
+    const open = await deps.routes?.open(request, parts);
+    if (open) return open;
 
     // Who asks, before anything about what they ask for is looked at.
     const claims = await auth.authenticate(request.headers.get("authorization"));
@@ -111,6 +128,8 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
       log.info("WHIP session deleted", { stream: session.stream, session: parts[2] });
       return new Response(null, { status: 200 });
     }
+    const routed = await deps.routes?.authenticated(request, parts);
+    if (routed) return routed;
     if (parts[0] === "api" && parts[1] === "record" && parts.length === 2 && method === "GET") {
       return Response.json(deps.recorder.list());
     }
@@ -143,7 +162,7 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
       if (body === "timeout") return text(408, `SDP offer not received within ${bodyTimeoutMs} ms`);
       if (body === "aborted") return text(400, "The client aborted the SDP offer");
       const record = deps.shouldRecord(stream);
-      if (record && deps.recorder.has(stream)) {
+      if (live.has(stream)) {
         return text(409, `Stream ${JSON.stringify(stream)} is already being published`);
       }
       let answer: { answerSdp: string; session: AnsweredSession };
@@ -155,23 +174,20 @@ export function startHttpServer(deps: HttpServerDeps): Deno.HttpServer<Deno.NetA
         const status = (error as { status?: number }).status === 406 ? 406 : 400;
         return text(status, `Bad SDP offer: ${(error as Error).message}`);
       }
-      // Published meanwhile by a faster client.
-      if (record && deps.recorder.has(stream)) {
-        answer.session.close();
+      const { session } = answer;
+      // Recorded now, or live for `POST /api/record/:stream` to record later.
+      const ended = live.add(session, record);
+      if (!ended) {
+        // Published meanwhile by a faster client.
+        session.close();
         return text(409, `Stream ${JSON.stringify(stream)} is already being published`);
       }
       const id = crypto.randomUUID();
-      const { session } = answer;
       const key = `${stream}/${id}`;
       sessions.set(key, session);
       // However the session ends (DELETE, idle, failure), it stops counting.
       session.closed?.then(() => sessions.delete(key));
-      if (record) {
-        deps.recorder.record(session).finally(() => sessions.delete(key));
-      } else {
-        log.info("Stream does not match recorder.auto_streams: accepted, not recorded", { stream });
-        for (const track of session.tracks) track.packets.cancel().catch(() => {});
-      }
+      ended.finally(() => sessions.delete(key));
       log.info("WHIP session", { stream, session: id, recorded: record });
       return new Response(answer.answerSdp, {
         status: 201,
