@@ -12,21 +12,19 @@ import { configFromArgs } from "./lib/config/cli.ts";
 import { matchesAny } from "./lib/config/glob.ts";
 import { RecordingJournal } from "./lib/dash/recovery.ts";
 import { ConfigError, StorageError } from "./lib/errors.ts";
-import { apiRoutes } from "./lib/http/api.ts";
-import { Histogram } from "./lib/http/metrics.ts";
 import { startHttpServer } from "./lib/http/server.ts";
 import { acceptWhipOffer } from "./lib/ingest/whip.ts";
 import { limitSession, type RateExceeded } from "./lib/ingest/rate_limit.ts";
 import { runRtpSource } from "./lib/ingest/rtp_source.ts";
+import { runWhepSource, type WhepSession } from "./lib/ingest/whep.ts";
+import { runLiveionPull } from "./lib/ingest/liveion_pull.ts";
 import { segmentLogSink } from "./lib/liveman/log_sink.ts";
 import { livemanMain } from "./lib/liveman/command.ts";
 import { LivemanReporter } from "./lib/liveman/reporter.ts";
 import { join } from "node:path";
 import { log, setLogLevel } from "./lib/log.ts";
-import { LiveStreams } from "./lib/live_streams.ts";
 import { Recorder } from "./lib/recorder.ts";
-import { createStorage, SpooledStorage } from "./lib/storage/mod.ts";
-import { probeStorage } from "./lib/storage/probe.ts";
+import { createStorage } from "./lib/storage/mod.ts";
 import { scheduleRetention } from "./lib/storage/retention.ts";
 
 /** The WHIP video codec preference of WebM recordings. */
@@ -80,8 +78,6 @@ export async function main(args: string[]): Promise<number> {
     log.info("No [recorder.liveman]: local-only mode");
   }
   const journal = new RecordingJournal(join(recorderConfig.stateDir, "active"));
-  const startTimeSec = Date.now() / 1000;
-  const segmentWrite = new Histogram();
   const recorder = new Recorder({
     storage,
     journal,
@@ -90,10 +86,7 @@ export async function main(args: string[]): Promise<number> {
     maxRecordingSec: recorderConfig.maxRecordingSeconds,
     events: (stream) => reporter?.sink() ?? segmentLogSink(log.child({ stream })),
     log,
-    onStored: (_event, latencyMs) => segmentWrite.observe(latencyMs / 1000),
   });
-  // Every ingest session, recorded or live for `POST /api/record/:stream` to record.
-  const live = new LiveStreams({ recorder, log });
   const shouldRecord = (stream: string) => matchesAny(recorderConfig.autoStreams, stream);
 
   const shutdown = new AbortController();
@@ -132,8 +125,34 @@ export async function main(args: string[]): Promise<number> {
         signal: shutdown.signal,
       });
     }
+    // WHEP pulls (whep:// sources, [recorder.pull]): one recording per session.
+    const whep = {
+      signal: shutdown.signal,
+      log,
+      idleTimeoutMs: recorderConfig.idleTimeout * 1000,
+      hostAddresses: recorderConfig.iceHostAddresses.length > 0
+        ? recorderConfig.iceHostAddresses
+        : undefined,
+      onSession: (session: WhepSession) => {
+        if (!recorder.has(session.stream)) return recorder.record(session);
+        log.warn("Stream is already recording from another source: ignored", {
+          stream: session.stream,
+        });
+        session.close();
+      },
+    };
     for (const [stream, { sources: configured }] of config.streams) {
       for (const source of configured) {
+        if (source.type === "whep") {
+          if (!shouldRecord(stream)) {
+            log.info("Stream does not match recorder.auto_streams: not pulled", { stream });
+            continue;
+          }
+          const endpoint = { url: source.endpoint, token: source.token };
+          sources.push(runWhepSource({ ...whep, stream, endpoint }).done);
+          log.info("WHEP source", { stream, url: source.endpoint });
+          continue;
+        }
         const sdp = await Deno.readTextFile(source.sdpPath);
         const handle = runRtpSource({
           stream,
@@ -141,11 +160,15 @@ export async function main(args: string[]): Promise<number> {
           idleTimeoutSec: recorderConfig.idleTimeout,
           signal: shutdown.signal,
           onSession: (session) => {
-            // A source has no session to refuse: what it sends over the limits is dropped.
-            const limited = limitSession(session, { ...limits, action: "drop", onExceeded });
-            if (!live.add(limited, shouldRecord(stream))) {
-              log.warn("Stream is already live from another source: ignored", { stream });
-              for (const track of limited.tracks) track.packets.cancel().catch(() => {});
+            if (!shouldRecord(stream)) {
+              log.info("Stream does not match recorder.auto_streams: not recorded", { stream });
+              for (const track of session.tracks) track.packets.cancel().catch(() => {});
+            } else if (recorder.has(stream)) {
+              log.warn("Stream is already recording from another source: ignored", { stream });
+              for (const track of session.tracks) track.packets.cancel().catch(() => {});
+            } else {
+              // A source has no session to refuse: what it sends over the limits is dropped.
+              recorder.record(limitSession(session, { ...limits, action: "drop", onExceeded }));
             }
           },
           onProtocolError: (error) => log.debug("Bad RTP packet", { stream, error }),
@@ -155,26 +178,16 @@ export async function main(args: string[]): Promise<number> {
         sources.push(handle.done);
       }
     }
+    if (recorderConfig.pull) {
+      const { url, token, interval } = recorderConfig.pull;
+      const shouldPull = shouldRecord;
+      sources.push(runLiveionPull({ ...whep, url, token, intervalSec: interval, shouldPull }).done);
+      log.info("Pulling the streams of a Live777 node", { node: url, interval });
+    }
     const server = startHttpServer({
       listen: config.http.listen,
       cors: config.http.cors,
       recorder,
-      live,
-      routes: apiRoutes({
-        live,
-        storage,
-        log,
-        signal: shutdown.signal,
-        ready: () => probeStorage(storage),
-        metrics: () => ({
-          ...live.counts,
-          streams: live.list(),
-          segmentWrite,
-          spool: storage instanceof SpooledStorage ? storage.stats : undefined,
-          liveman: reporter && { pending: reporter.pending, ...reporter.stats },
-          startTimeSec,
-        }),
-      }),
       shouldRecord,
       acceptWhip: async (stream, offer) => {
         const { answerSdp, session } = await acceptWhipOffer(stream, offer, {

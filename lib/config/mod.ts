@@ -1,9 +1,10 @@
 /**
  * The configuration: Live777's `live777.toml`, so a file a Live777 user already has works. The
- * recorder reads `[http]`, `[log]`, `[recorder]` (with `[recorder.storage]` and
- * `[recorder.liveman]`) and `[[stream.<name>.sources]]`; `main.ts liveman` reads `[liveman]`
- * too; the other Live777 sections are accepted and listed in {@linkcode Config.ignoredSections}. Every mistake is a {@linkcode ConfigError}
- * naming the file and the dotted key; secrets are never echoed.
+ * recorder reads `[http]`, `[log]`, `[recorder]` (with `[recorder.storage]`,
+ * `[recorder.liveman]` and `[recorder.pull]`) and `[[stream.<name>.sources]]`; `main.ts liveman`
+ * reads `[liveman]` too; the other Live777 sections are accepted and listed in
+ * {@linkcode Config.ignoredSections}. Every mistake is a {@linkcode ConfigError} naming the file
+ * and the dotted key; secrets are never echoed.
  * @module
  */
 
@@ -16,6 +17,7 @@ import type { Container } from "../types.ts";
 import { streamIdentity, streamNameProblem } from "../storage/key.ts";
 import { applyEnvOverrides } from "./env.ts";
 import { globToRegExp } from "./glob.ts";
+import { isWhepUrl, parseWhepUrl, redactUrl } from "./whep_url.ts";
 
 export type { LogLevel } from "../log.ts";
 
@@ -30,7 +32,7 @@ export interface Config {
   readonly recorder: RecorderConfig;
   /** `[liveman]`: the Liveman service of `main.ts liveman`. */
   readonly liveman: LivemanServiceConfig;
-  /** From `[[stream.<name>.sources]]` tables: plain RTP described by SDP files. */
+  /** From `[[stream.<name>.sources]]` tables: plain RTP described by SDP files, or WHEP pulls. */
   readonly streams: ReadonlyMap<string, StreamConfig>;
   /** Top-level Live777 sections this program accepts but does not use (logged once by main). */
   readonly ignoredSections: readonly string[];
@@ -91,12 +93,37 @@ export interface StreamConfig {
   readonly sources: readonly SourceConfig[];
 }
 
-/** One `[[stream.<name>.sources]]` table. */
-export interface SourceConfig {
+/** One `[[stream.<name>.sources]]` table: plain RTP described by an SDP file, or a WHEP pull. */
+export type SourceConfig = RtpSourceConfig | WhepSourceConfig;
+
+/** `url = "file:///x.sdp"` or a path: plain RTP described by an SDP file. */
+export interface RtpSourceConfig {
+  readonly type: "rtp";
   /** Absolute path of the SDP file. */
   readonly sdpPath: string;
   /** The `url` as written in the file. */
   readonly url: string;
+}
+
+/** `url = "whep://[token@]host:port/whep/<stream>"` (or http(s)://): a stream pulled over WHEP. */
+export interface WhepSourceConfig {
+  readonly type: "whep";
+  /** The http(s) endpoint the offer is POSTed to, without credentials. */
+  readonly endpoint: string;
+  /** Bearer token, from the URL's user part. */
+  readonly token?: string;
+  /** The `url` as written in the file, its token replaced by "***". */
+  readonly url: string;
+}
+
+/** `[recorder.pull]`: record the streams of a Live777 (liveion) node by subscribing over WHEP. */
+export interface PullConfig {
+  /** `url`: the node's base URL, http or https, e.g. "http://live777:7777". */
+  readonly url: string;
+  /** `token`: bearer token for the node's API and WHEP endpoints. */
+  readonly token?: string;
+  /** `interval`: seconds between two listings of the node's streams, > 0. @default {5} */
+  readonly interval: number;
 }
 
 /** `[recorder]`. */
@@ -134,6 +161,8 @@ export interface RecorderConfig {
   readonly storage: StorageConfig;
   /** `[recorder.liveman]`; absent means local-only mode. */
   readonly liveman?: LivemanConfig;
+  /** `[recorder.pull]`; absent means no node is pulled from. */
+  readonly pull?: PullConfig;
   /** `[recorder.limits]`. */
   readonly limits: LimitsConfig;
 }
@@ -659,6 +688,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     "storage",
     "liveman",
     "limits",
+    "pull",
   ]);
   const autoStreams: string[] = [];
   const globs = section.array("auto_streams") ?? [];
@@ -729,6 +759,46 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     storage: readStorage(section.section("storage")),
     liveman: readLiveman(section.section("liveman"), nodeAlias),
     limits: readLimits(section.section("limits")),
+    pull: readPull(section.section("pull")),
+  };
+}
+
+function readPull(section: Section | undefined): PullConfig | undefined {
+  if (!section) return undefined;
+  section.onlyKeys(["url", "token", "interval"]);
+  const url = section.required("url");
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw section.error(section.key("url"), `Invalid URL ${quote(redactUrl(url))}`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw section.error(
+      section.key("url"),
+      `Unsupported URL scheme ${quote(parsed.protocol.slice(0, -1))} (expected "http" or "https")`,
+    );
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw section.error(section.key("url"), `Credentials in the URL: put the token in "token"`);
+  }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    throw section.error(
+      section.key("url"),
+      `Expected the node's base URL without query or fragment, got ${quote(url)}`,
+    );
+  }
+  const interval = section.number("interval", 5);
+  if (interval <= 0 || interval > 3600) {
+    throw section.error(
+      section.key("interval"),
+      `Must be > 0 and <= 3600 seconds, got ${interval}`,
+    );
+  }
+  return {
+    url: `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`,
+    token: section.nonEmpty("token"),
+    interval,
   };
 }
 
@@ -777,6 +847,14 @@ function readAuth(section: Section | undefined): AuthConfig {
 function readSource(source: Section, baseDir: string): SourceConfig {
   source.onlyKeys(["url"]);
   const url = source.required("url");
+  if (isWhepUrl(url)) {
+    try {
+      const { endpoint, token } = parseWhepUrl(url);
+      return { type: "whep", endpoint, token, url: redactUrl(url) };
+    } catch (error) {
+      throw source.error(source.key("url"), (error as Error).message);
+    }
+  }
   let sdpPath: string;
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1];
   if (scheme === undefined) {
@@ -793,10 +871,11 @@ function readSource(source: Section, baseDir: string): SourceConfig {
   } else {
     throw source.error(
       source.key("url"),
-      `URL scheme ${quote(scheme)} is not supported yet (expected an SDP file path or file:// URL)`,
+      `URL scheme ${quote(scheme)} is not supported (expected an SDP file path, a file:// URL ` +
+        `or a whep://, wheps://, http:// or https:// WHEP URL)`,
     );
   }
-  return { sdpPath, url };
+  return { type: "rtp", sdpPath, url };
 }
 
 function readStreams(section: Section | undefined, baseDir: string): Map<string, StreamConfig> {

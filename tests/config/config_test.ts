@@ -205,11 +205,11 @@ Deno.test("parseConfig reads stream sources and resolves SDP paths", () => {
   );
   assert.deepEqual([...config.streams.keys()], ["cam1", "cam2"]);
   assert.deepEqual(config.streams.get("cam1")?.sources, [
-    { sdpPath: "/etc/live777/sdp/cam1.sdp", url: "sdp/cam1.sdp" },
-    { sdpPath: "/srv/sdp/cam1b.sdp", url: "file:///srv/sdp/cam1b.sdp" },
+    { type: "rtp", sdpPath: "/etc/live777/sdp/cam1.sdp", url: "sdp/cam1.sdp" },
+    { type: "rtp", sdpPath: "/srv/sdp/cam1b.sdp", url: "file:///srv/sdp/cam1b.sdp" },
   ]);
   assert.deepEqual(config.streams.get("cam2")?.sources, [
-    { sdpPath: "/abs/cam2.sdp", url: "/abs/cam2.sdp" },
+    { type: "rtp", sdpPath: "/abs/cam2.sdp", url: "/abs/cam2.sdp" },
   ]);
 });
 
@@ -401,11 +401,11 @@ Deno.test("parseConfig rejects unsupported source URLs", () => {
     `[[stream.cam.sources]]\nurl = "rtsp://cam/live"\n`,
     "stream.cam.sources[0].url",
   );
-  assert.match(message, /not supported yet/);
+  assert.match(message, /not supported/);
   assert.match(message, /"rtsp"/);
   assert.match(
     configError(`[[stream.cam.sources]]\nurl = "whep://x"\n`, "stream.cam.sources[0].url"),
-    /not supported yet/,
+    /names no WHEP endpoint/,
   );
   configError(`[[stream.cam.sources]]\nurl = "file://host/x.sdp"\n`, "stream.cam.sources[0].url");
   configError(`[[stream.cam.sources]]\nnot_url = 1\n`, "stream.cam.sources[0].not_url");
@@ -436,7 +436,8 @@ Deno.test("loadConfig reads a file", async () => {
     assert.equal(config.file, file);
     assert.equal(config.log.level, "warn");
     assert.deepEqual(config.recorder.autoStreams, ["*"]);
-    assert.equal(config.streams.get("cam")?.sources[0].sdpPath, join(dir, "cam.sdp"));
+    const [source] = config.streams.get("cam")?.sources ?? [];
+    assert.equal(source?.type === "rtp" && source.sdpPath, join(dir, "cam.sdp"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
