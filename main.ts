@@ -12,6 +12,8 @@ import { configFromArgs } from "./lib/config/cli.ts";
 import { matchesAny } from "./lib/config/glob.ts";
 import { RecordingJournal } from "./lib/dash/recovery.ts";
 import { ConfigError, StorageError } from "./lib/errors.ts";
+import { apiRoutes } from "./lib/http/api.ts";
+import { Histogram } from "./lib/http/metrics.ts";
 import { startHttpServer } from "./lib/http/server.ts";
 import { acceptWhipOffer } from "./lib/ingest/whip.ts";
 import { limitSession, type RateExceeded } from "./lib/ingest/rate_limit.ts";
@@ -23,8 +25,10 @@ import { livemanMain } from "./lib/liveman/command.ts";
 import { LivemanReporter } from "./lib/liveman/reporter.ts";
 import { join } from "node:path";
 import { log, setLogLevel } from "./lib/log.ts";
+import { LiveStreams } from "./lib/live_streams.ts";
 import { Recorder } from "./lib/recorder.ts";
-import { createStorage } from "./lib/storage/mod.ts";
+import { createStorage, SpooledStorage } from "./lib/storage/mod.ts";
+import { probeStorage } from "./lib/storage/probe.ts";
 import { scheduleRetention } from "./lib/storage/retention.ts";
 
 /** The WHIP video codec preference of WebM recordings. */
@@ -78,6 +82,8 @@ export async function main(args: string[]): Promise<number> {
     log.info("No [recorder.liveman]: local-only mode");
   }
   const journal = new RecordingJournal(join(recorderConfig.stateDir, "active"));
+  const startTimeSec = Date.now() / 1000;
+  const segmentWrite = new Histogram();
   const recorder = new Recorder({
     storage,
     journal,
@@ -86,7 +92,10 @@ export async function main(args: string[]): Promise<number> {
     maxRecordingSec: recorderConfig.maxRecordingSeconds,
     events: (stream) => reporter?.sink() ?? segmentLogSink(log.child({ stream })),
     log,
+    onStored: (_event, latencyMs) => segmentWrite.observe(latencyMs / 1000),
   });
+  // Every ingest session, recorded or live for `POST /api/record/:stream` to record.
+  const live = new LiveStreams({ recorder, log });
   const shouldRecord = (stream: string) => matchesAny(recorderConfig.autoStreams, stream);
 
   const shutdown = new AbortController();
@@ -134,7 +143,8 @@ export async function main(args: string[]): Promise<number> {
         ? recorderConfig.iceHostAddresses
         : undefined,
       onSession: (session: WhepSession) => {
-        if (!recorder.has(session.stream)) return recorder.record(session);
+        const ended = live.add(session, true);
+        if (ended) return ended;
         log.warn("Stream is already recording from another source: ignored", {
           stream: session.stream,
         });
@@ -160,15 +170,11 @@ export async function main(args: string[]): Promise<number> {
           idleTimeoutSec: recorderConfig.idleTimeout,
           signal: shutdown.signal,
           onSession: (session) => {
-            if (!shouldRecord(stream)) {
-              log.info("Stream does not match recorder.auto_streams: not recorded", { stream });
-              for (const track of session.tracks) track.packets.cancel().catch(() => {});
-            } else if (recorder.has(stream)) {
-              log.warn("Stream is already recording from another source: ignored", { stream });
-              for (const track of session.tracks) track.packets.cancel().catch(() => {});
-            } else {
-              // A source has no session to refuse: what it sends over the limits is dropped.
-              recorder.record(limitSession(session, { ...limits, action: "drop", onExceeded }));
+            // A source has no session to refuse: what it sends over the limits is dropped.
+            const limited = limitSession(session, { ...limits, action: "drop", onExceeded });
+            if (!live.add(limited, shouldRecord(stream))) {
+              log.warn("Stream is already live from another source: ignored", { stream });
+              for (const track of limited.tracks) track.packets.cancel().catch(() => {});
             }
           },
           onProtocolError: (error) => log.debug("Bad RTP packet", { stream, error }),
@@ -188,6 +194,22 @@ export async function main(args: string[]): Promise<number> {
       listen: config.http.listen,
       cors: config.http.cors,
       recorder,
+      live,
+      routes: apiRoutes({
+        live,
+        storage,
+        log,
+        signal: shutdown.signal,
+        ready: () => probeStorage(storage),
+        metrics: () => ({
+          ...live.counts,
+          streams: live.list(),
+          segmentWrite,
+          spool: storage instanceof SpooledStorage ? storage.stats : undefined,
+          liveman: reporter && { pending: reporter.pending, ...reporter.stats },
+          startTimeSec,
+        }),
+      }),
       shouldRecord,
       acceptWhip: async (stream, offer) => {
         const { answerSdp, session } = await acceptWhipOffer(stream, offer, {
