@@ -101,3 +101,12 @@ export function udpRcvbufErrors(): number {
   const values = lines[1].split(/\s+/);
   return Number(values[names.indexOf("RcvbufErrors")]);
 }
+
+/** CPU seconds the whole machine has been busy (every core, every process), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  // user nice system idle iowait irq softirq steal …: busy is all but idle and iowait.
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - fields[3] - fields[4]) / CLK_TCK;
+}

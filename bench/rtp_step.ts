@@ -5,7 +5,13 @@
  */
 
 import { CACHE_DIR, type Capture, sdpFor } from "./capture.ts";
-import { cpuSeconds, rssBytes, RssSampler, udpRcvbufErrors } from "./proc.ts";
+import {
+  cpuSeconds,
+  machineBusySeconds,
+  rssBytes,
+  RssSampler,
+  udpRcvbufErrors,
+} from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
 import { allocateStreams, freeTcpPort, startReplay } from "./replay.ts";
 import { DurableWatcher, probeRecordings, quantile } from "./verify.ts";
@@ -42,6 +48,8 @@ export interface RtpStepResult {
   mainThreadCores: number;
   /** Share of one core the bench process (replayer, watcher) used. */
   benchCores: number;
+  /** Cores busy with anything else on the machine (other processes, the kernel's own threads). */
+  otherCores: number;
   rssIdleMb: number;
   rssPeakMb: number;
   rssEndMb: number;
@@ -108,10 +116,12 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
     const cpu0 = cpuSeconds(recorder.pid);
     const main0 = cpuSeconds(recorder.pid, recorder.pid);
     const self0 = cpuSeconds(Deno.pid);
+    const machine0 = machineBusySeconds();
     const sent = await replay.done;
     const cpu1 = cpuSeconds(recorder.pid);
     const main1 = cpuSeconds(recorder.pid, recorder.pid);
     const self1 = cpuSeconds(Deno.pid);
+    const machine1 = machineBusySeconds();
     const rssEnd = rssBytes(recorder.pid);
     const rcvbufErrors = udpRcvbufErrors() - rcvbuf0;
     const windowSec = (sent.endMs - sent.startMs) / 1000;
@@ -164,6 +174,7 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
       cpuCores: cpuSec / windowSec,
       mainThreadCores: (main1 - main0) / windowSec,
       benchCores: (self1 - self0) / windowSec,
+      otherCores: (machine1 - machine0 - (cpu1 - cpu0) - (self1 - self0)) / windowSec,
       rssIdleMb: rssIdle / MB,
       rssPeakMb: rss.peakBytes / MB,
       rssEndMb: rssEnd / MB,

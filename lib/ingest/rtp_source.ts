@@ -72,6 +72,7 @@ export function runRtpSource(options: RtpSourceOptions): RtpSourceHandle {
 
   const receive = async (port: number, conn: Deno.DatagramConn) => {
     const buffer = new Uint8Array(65536);
+    const slabs = new SlabAllocator();
     const rtpMedia = media.findIndex((m) => m.port === port);
     const rtcpMedia = media.findIndex((m) => m.rtcpPort === port);
     while (!options.signal.aborted) {
@@ -88,8 +89,8 @@ export function runRtpSource(options: RtpSourceOptions): RtpSourceHandle {
           for (const sr of parseRtcp(data).senderReports) session?.onSenderReport(rtcpMedia, sr);
           continue;
         }
-        // One copy per packet: the receive buffer is reused.
-        const packet = parseRtp(data.slice(), nowUs);
+        // One copy per packet (the receive buffer is reused), into a shared slab.
+        const packet = parseRtp(slabs.copy(data), nowUs);
         if (packet.payloadType !== media[rtpMedia].payloadType) {
           throw new ProtocolError(
             `Unexpected payload type ${packet.payloadType} on port ${port} (SDP says ${
@@ -121,6 +122,30 @@ export function runRtpSource(options: RtpSourceOptions): RtpSourceHandle {
     for (const conn of conns.values()) conn.close();
   }, { once: true });
   return { done, stats };
+}
+
+/**
+ * Copies packets into 64 KiB slabs, so a packet costs a view rather than an ArrayBuffer of its
+ * own (allocating one per packet was a top cost at 50 000 packets a second). A slab is freed
+ * when the last packet viewing it is: audio frames hold theirs until their segment is written.
+ */
+class SlabAllocator {
+  static readonly SIZE = 65536;
+  #slab = new Uint8Array(SlabAllocator.SIZE);
+  #at = 0;
+
+  copy(data: Uint8Array): Uint8Array {
+    const length = data.length;
+    if (length > SlabAllocator.SIZE / 4) return data.slice();
+    if (this.#at + length > SlabAllocator.SIZE) {
+      this.#slab = new Uint8Array(SlabAllocator.SIZE);
+      this.#at = 0;
+    }
+    const start = this.#at;
+    this.#slab.set(data, start);
+    this.#at = start + length;
+    return this.#slab.subarray(start, start + length);
+  }
 }
 
 /** Binds multicast and unspecified addresses on all interfaces, unicast ones as given. */

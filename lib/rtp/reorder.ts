@@ -124,6 +124,27 @@ export class ReorderBuffer {
     return out ?? NOTHING;
   }
 
+  /**
+   * {@linkcode push} for streams: hands each releasable packet to `emit`. A packet that is next
+   * in sequence while nothing waits (nearly every packet) goes straight through, allocating
+   * nothing.
+   */
+  pushTo(packet: RtpPacket, emit: (packet: RtpPacket) => void): void {
+    if (
+      this.#held === 0 && this.#started && packet.ssrc === this.#ssrc &&
+      packet.sequenceNumber === (this.#next & 0xffff)
+    ) {
+      this.stats.received++;
+      this.stats.released++;
+      this.#releasedSeq[this.#next % this.#capacity] = this.#next;
+      this.#next++;
+      emit(packet);
+      return;
+    }
+    const ready = this.push(packet);
+    for (let i = 0; i < ready.length; i++) emit(ready[i]);
+  }
+
   /** Releases everything held, in order, skipping the gaps. */
   flush(): RtpPacket[] {
     const out: RtpPacket[] = [];
@@ -188,6 +209,13 @@ export class ReorderBuffer {
 }
 
 /**
+ * Queue sizes of {@linkcode ReorderStream}: with the default readable size of 0 every enqueue
+ * toggles backpressure (a new promise per packet); a small queue on each side lets packets flow
+ * without it.
+ */
+const QUEUE: QueuingStrategy<RtpPacket> = { highWaterMark: 64 };
+
+/**
  * {@linkcode ReorderBuffer} as a stream: packets in arrival order in, in sequence order out.
  * Whatever is held when the input ends is released, gaps skipped.
  */
@@ -197,15 +225,18 @@ export class ReorderStream extends TransformStream<RtpPacket, RtpPacket> {
 
   constructor(options?: ReorderOptions) {
     const buffer = new ReorderBuffer(options);
+    let emit!: (packet: RtpPacket) => void;
     super({
-      transform(packet, controller) {
-        const ready = buffer.push(packet);
-        for (let i = 0; i < ready.length; i++) controller.enqueue(ready[i]);
+      start(controller) {
+        emit = (packet) => controller.enqueue(packet);
+      },
+      transform(packet) {
+        buffer.pushTo(packet, emit);
       },
       flush(controller) {
         for (const packet of buffer.flush()) controller.enqueue(packet);
       },
-    });
+    }, QUEUE, QUEUE);
     this.stats = buffer.stats;
   }
 }
