@@ -21,6 +21,9 @@ import { parseRtp } from "../../lib/rtp/packet.ts";
 import { parseRtcp } from "../../lib/rtp/rtcp.ts";
 import { ReorderStream } from "../../lib/rtp/reorder.ts";
 import type { Frame, RtpPacket, Segment } from "../../lib/types.ts";
+import { signJwt } from "../../lib/http/auth.ts";
+import { freeTcpPort } from "../helpers/media.ts";
+import { RecorderProcess } from "../helpers/recorder_process.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 10_000);
@@ -52,7 +55,7 @@ class Rng {
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];
   }
-  bytes(n: number): Uint8Array {
+  bytes(n: number): Uint8Array<ArrayBuffer> {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = this.int(256);
     return out;
@@ -110,7 +113,10 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // The message, and where in lib/ it was thrown.
   const where = error.stack?.split("\n").find((line) => line.includes("/lib/"))?.trim();
-  return `${error.name}: ${error.message.slice(0, 300)}${where ? ` (${where})` : ""}`;
+  const cause = error.cause instanceof Error
+    ? ` (cause: ${error.cause.message.slice(0, 200)})`
+    : "";
+  return `${error.name}: ${error.message.slice(0, 300)}${cause}${where ? ` (${where})` : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -908,6 +914,335 @@ Deno.test("Fuzz: live777.toml texts through parseConfig fail only with a ConfigE
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// WHIP and API requests against the real HTTP server
+
+const HTTP_TOKEN = "fuzz-static-token";
+const HTTP_SECRET = "fuzz-jwt-secret";
+
+/** Statuses the server may answer; anything else (500 above all) is a crash. */
+const HTTP_STATUSES = new Set([
+  200,
+  201,
+  204,
+  400,
+  401,
+  403,
+  404,
+  405,
+  406,
+  408,
+  409,
+  413,
+  415,
+  503,
+]);
+
+const PATH_SEGMENTS = [
+  "cam1",
+  "fuzz-1",
+  "Fuzz-1",
+  "..",
+  ".",
+  "%2e%2e",
+  "..%2F..%2Fetc",
+  "%00",
+  "%zz",
+  "%",
+  "a%2Fb",
+  "a%5Cb",
+  "%EF%BC%8E%EF%BC%8E",
+  "%E2%80%AE",
+  "caf%C3%A9",
+  "cafe%CC%81",
+  "CON",
+  "x".repeat(300),
+  "%E7%9B%B4".repeat(70),
+  "",
+  "00000000-0000-0000-0000-000000000000",
+  "*",
+  "?q=1",
+  "#frag",
+  ";x",
+];
+
+function randomPath(rng: Rng): string {
+  if (rng.chance(0.5)) return `/whip/${rng.pick(PATH_SEGMENTS.slice(0, 16))}`;
+  if (rng.chance(0.2)) return `/session/${rng.pick(PATH_SEGMENTS)}/${rng.pick(PATH_SEGMENTS)}`;
+  const head = rng.pick(["whip", "session", "api", "healthz", "whep", "", "WHIP", "api/record"]);
+  const parts = [head];
+  for (let i = rng.int(4); i > 0; i--) parts.push(rng.pick(PATH_SEGMENTS));
+  return "/" + parts.join(rng.chance(0.05) ? "//" : "/");
+}
+
+async function randomAuthorization(rng: Rng): Promise<string | undefined> {
+  const exp = Math.floor(Date.now() / 1000) + rng.pick([-3600, 600]);
+  switch (rng.int(9)) {
+    case 0:
+      return undefined;
+    case 1:
+      return `Bearer ${HTTP_TOKEN}`;
+    case 2:
+      return `Bearer ${await signJwt({
+        id: rng.pick(["*", "fuzz-1", "cam1"]),
+        mode: rng.int(8),
+        exp,
+      }, HTTP_SECRET)}`;
+    case 3:
+      return `Bearer ${await signJwt({ id: "*", mode: 7, exp }, "wrong-secret")}`;
+    case 4:
+      return `Bearer ${"A".repeat(rng.pick([1, 100, 10_000]))}`;
+    case 5:
+      return `Bearer a.b.c`;
+    case 6:
+      return rng.pick(["Basic Zm9vOmJhcg==", "bearer", "Bearer ", "Bearer x y", "Token x"]);
+    case 7: { // a JWT with a mutated payload or header
+      const jwt = await signJwt({ id: "*", mode: 7, exp }, HTTP_SECRET);
+      const chars = [...jwt];
+      chars[rng.int(chars.length)] = rng.pick(["A", "-", "_", ".", "="]);
+      return `Bearer ${chars.join("")}`;
+    }
+    default:
+      return `Bearer ${btoa('{"alg":"none"}')}.${btoa('{"id":"*","mode":7,"exp":9999999999}')}.`;
+  }
+}
+
+interface FuzzServer {
+  url: string;
+  port: number;
+  process: RecorderProcess;
+}
+
+/** The recorder program itself (main.ts → startHttpServer), with or without [auth]. */
+async function startFuzzServer(withAuth: boolean, dir: string): Promise<FuzzServer> {
+  const port = freeTcpPort();
+  const config = `${dir}/${withAuth ? "auth" : "open"}.toml`;
+  await Deno.writeTextFile(
+    config,
+    `
+[http]
+listen = "127.0.0.1:${port}"
+cors = ${withAuth}
+${withAuth ? `[auth]\nsecret = "${HTTP_SECRET}"\ntokens = ["${HTTP_TOKEN}"]` : ""}
+[recorder]
+auto_streams = ["fuzz*"]
+idle_timeout = 1
+segment_duration = 1
+ice_host_addresses = ["127.0.0.1"]
+state_dir = "${dir}/state-${withAuth}"
+[recorder.limits]
+max_sessions = 64
+max_sdp_bytes = 16384
+[recorder.storage]
+type = "fs"
+root = "${dir}/records"
+`,
+  );
+  const process = new RecorderProcess(config, { LOG_LEVEL: "debug" });
+  await process.waitFor("Listening");
+  return { url: `http://127.0.0.1:${port}`, port, process };
+}
+
+/** Sends raw bytes on a new connection; returns the status of what comes back, if anything. */
+async function rawRequest(
+  port: number,
+  bytes: Uint8Array,
+  ms: number,
+): Promise<number | undefined> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }, ms);
+  try {
+    await conn.write(bytes).catch(() => {});
+    const buffer = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\r\n")) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1];
+    return status ? Number(status) : undefined;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the timer or the server.
+    }
+  }
+}
+
+function rawHttp(rng: Rng, path: string, body: Uint8Array): Uint8Array {
+  const lines = [
+    `${rng.pick(["POST", "GET", "DELETE", "BREW", "post", ""])} ${path} ${
+      rng.pick(["HTTP/1.1", "HTTP/1.0", "HTTP/9.9", ""])
+    }`,
+    "Host: 127.0.0.1",
+  ];
+  for (let i = rng.int(4); i > 0; i--) {
+    lines.push(rng.pick([
+      "Content-Type: application/sdp",
+      `Content-Length: ${rng.pick([0, body.length, body.length + 100, -1, 2 ** 53, "abc"])}`,
+      "Transfer-Encoding: chunked",
+      "Transfer-Encoding: gzip, chunked",
+      `Authorization: Bearer ${HTTP_TOKEN}`,
+      "X-Junk: \u0000\u0001",
+      "No colon here",
+      `X-Long: ${"a".repeat(rng.pick([10, 10_000, 100_000]))}`,
+    ]));
+  }
+  const head = new TextEncoder().encode(lines.join(rng.pick(["\r\n", "\n"])) + "\r\n\r\n");
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+Deno.test("Fuzz: WHIP and API requests against the real server answer a clear status, never a 500 or a hang", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fuzz-http-" });
+  const servers = [await startFuzzServer(false, dir), await startFuzzServer(true, dir)];
+  const offer = await weriftOffer();
+  const statuses = new Map<number | string, number>();
+  try {
+    await fuzz("http", async (rng) => {
+      const server = rng.pick(servers);
+      const path = randomPath(rng);
+      let body: Uint8Array<ArrayBuffer> | undefined;
+      switch (rng.int(6)) {
+        case 0:
+          body = undefined;
+          break;
+        case 1:
+          body = new TextEncoder().encode(rng.chance(0.1) ? offer : mutateSdp(rng, offer));
+          break;
+        case 2:
+          body = rng.bytes(rng.int(2000));
+          break;
+        case 3:
+          body = new Uint8Array(rng.pick([16_385, 100_000, 2_000_000])).fill(0x61);
+          break;
+        default:
+          body = new TextEncoder().encode(mutateSdp(rng, FFMPEG_SDP));
+      }
+      if (rng.chance(0.1)) {
+        const status = await rawRequest(
+          server.port,
+          rawHttp(rng, path, body ?? new Uint8Array()),
+          4000,
+        );
+        statuses.set(status ?? "none", (statuses.get(status ?? "none") ?? 0) + 1);
+        assert(status === undefined || status !== 500, `raw request answered ${status}`);
+        return;
+      }
+      const headers = new Headers();
+      const type = rng.pick([
+        "application/sdp",
+        "application/sdp",
+        "Application/SDP; charset=utf-8",
+        "text/plain",
+        "",
+        "application/sdp\u00e9".slice(0, 15),
+      ]);
+      if (type) headers.set("Content-Type", type);
+      const authorization = await randomAuthorization(rng);
+      if (authorization) headers.set("Authorization", authorization);
+      if (rng.chance(0.2)) headers.set("Origin", rng.pick(["https://evil.example", "null"]));
+      if (rng.chance(0.1)) headers.set("If-Match", "*");
+      const method = path.startsWith("/whip/") && rng.chance(0.8) ? "POST" : rng.pick([
+        "POST",
+        "POST",
+        "POST",
+        "GET",
+        "DELETE",
+        "PATCH",
+        "PUT",
+        "OPTIONS",
+        "HEAD",
+        "FOO",
+      ]);
+      let url: string;
+      try {
+        url = new URL(server.url + path).href;
+      } catch {
+        return; // not even a URL: nothing to send
+      }
+      const response = await fetch(url, {
+        method,
+        headers,
+        body: ["GET", "HEAD"].includes(method) ? undefined : body,
+      });
+      const text = await response.text();
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      assert(HTTP_STATUSES.has(response.status), `${method} ${path}: ${response.status} ${text}`);
+      if (response.status === 201) {
+        // A session was made: end it the way a client would, with its token.
+        const location = response.headers.get("location")!;
+        const deleted = await fetch(new URL(location, server.url), {
+          method: "DELETE",
+          headers: authorization ? { Authorization: authorization } : {},
+        });
+        await deleted.body?.cancel();
+      }
+      for (const secret of [HTTP_TOKEN, HTTP_SECRET]) {
+        assert(!text.includes(secret), `${secret} in the body: ${text}`);
+      }
+    }, { concurrency: 8, boundMs: 15_000, cases: CASES });
+    // Still up and healthy, every session ended (nothing leaked), no handler failed.
+    for (const server of servers) {
+      let last = "";
+      assertEquals(await fetch(`${server.url}/healthz`).then((r) => r.text()), "ok\n");
+      await waitUntil(
+        async () => {
+          const response = await fetch(`${server.url}/api/record`, {
+            headers: { Authorization: `Bearer ${HTTP_TOKEN}` },
+          });
+          const list = await response.json();
+          last = JSON.stringify(list).slice(0, 2000);
+          // Recordings in progress, or (with the stream API) streams still live or recording.
+          return response.ok &&
+            list.every((r: { live?: boolean; recording?: boolean }) =>
+              r.live === false && r.recording === false
+            );
+        },
+        10_000,
+        "the sessions to end",
+      ).catch((error) => {
+        throw new Error(`${error.message}: ${last}`);
+      });
+      const log = server.process.stderr;
+      assert(!log.includes("HTTP handler failed"), log.slice(-4000));
+      assert(!log.includes(HTTP_TOKEN) && !log.includes(HTTP_SECRET), "a secret in the log");
+    }
+    console.log(
+      `http: statuses ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(", ")}`,
+    );
+  } finally {
+    for (const server of servers) {
+      const status = await server.process.stop("SIGTERM");
+      assertEquals(status.code, 0, server.process.stderr.slice(-4000));
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 
