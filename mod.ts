@@ -6,6 +6,7 @@
 
 export type {
   Codec,
+  Container,
   Frame,
   IngestSession,
   IngestTrack,
@@ -36,6 +37,10 @@ export { DepacketizeStream } from "./lib/rtp/depacketize_stream.ts";
 export { type Fmp4SegmentOptions, Fmp4SegmentStream } from "./lib/fmp4/segment_stream.ts";
 export { audioInit, videoInit } from "./lib/fmp4/init.ts";
 export { mediaSegment } from "./lib/fmp4/fragment.ts";
+export { fmp4Muxer } from "./lib/fmp4/muxer.ts";
+export { webmMuxer } from "./lib/webm/muxer.ts";
+export type { InitSegment, Muxer, Sample } from "./lib/muxer.ts";
+export { type VideoConfig, videoConfig } from "./lib/codec/mod.ts";
 export { renderMpd } from "./lib/dash/mpd.ts";
 export { ManifestSink } from "./lib/dash/manifest_sink.ts";
 export { createStorage, FsStorage, storeStream } from "./lib/storage/mod.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isStartFrame } from "./codec/mod.ts";
 import type { Frame } from "./types.ts";
 
 /** Options of {@linkcode splitRecordings}. */
@@ -73,9 +74,7 @@ export async function splitRecordings(
         current.requested = true;
         options.requestKeyframe?.();
       }
-      const cut = options.hasVideo
-        ? frame.track === "video" && frame.keyframe && !!frame.sps && !!frame.pps
-        : true;
+      const cut = options.hasVideo ? isStartFrame(frame) : true;
       if (current && cut && frame.captureUs >= current.endUs) {
         if (previous) await close(previous.part);
         previous = options.hasVideo ? { part: current, cutUs: frame.captureUs } : undefined;

@@ -92,6 +92,25 @@ export function videoConfig(frame: Frame): VideoConfig | undefined {
   return config;
 }
 
+/**
+ * Whether a video frame is a key frame that carries what a decoder needs with it (H264/H265
+ * parameter sets, the AV1 sequence header), without parsing them; {@linkcode videoConfig} says
+ * whether they are usable.
+ */
+export function isStartFrame(frame: Frame): boolean {
+  if (frame.track !== "video" || !frame.keyframe) return false;
+  switch (frame.codec) {
+    case "h264":
+      return frame.sps !== undefined && frame.pps !== undefined;
+    case "h265":
+      return frame.vps !== undefined && frame.sps !== undefined && frame.pps !== undefined;
+    case "av1":
+      return frame.sequenceHeader !== undefined;
+    default:
+      return true;
+  }
+}
+
 /** The largest width or height accepted (AV1 and H265 levels top out at 16384). */
 const MAX_DIMENSION = 16384;
 

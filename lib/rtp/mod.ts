@@ -1,5 +1,6 @@
 /**
- * RTP in: packet and RTCP parsing, reordering, H264 and Opus depacketizing, capture clock.
+ * RTP in: packet and RTCP parsing, reordering, H264, H265, VP8, VP9, AV1 and Opus
+ * depacketizing, capture clock.
  * @module
  */
 
@@ -14,6 +15,16 @@ export {
   type H264DepacketizerOptions,
   parseSpropParameterSets,
 } from "./h264.ts";
+export { H265Depacketizer, type H265DepacketizerOptions, parseH265Sprop } from "./h265.ts";
+export { Vp8Depacketizer } from "./vp8.ts";
+export { Vp9Depacketizer } from "./vp9.ts";
+export { Av1Depacketizer } from "./av1.ts";
+export {
+  type PayloadAssembler,
+  VideoDepacketizer,
+  type VideoDepacketizerOptions,
+  type VideoFrame,
+} from "./video_depacketizer.ts";
 export { OpusDepacketizer, type OpusFrame } from "./opus.ts";
 export { CaptureClock } from "./clock.ts";
 export {
