@@ -22,7 +22,9 @@ import { parseRtcp } from "../../lib/rtp/rtcp.ts";
 import { ReorderStream } from "../../lib/rtp/reorder.ts";
 import type { Frame, RtpPacket, Segment } from "../../lib/types.ts";
 import { signJwt } from "../../lib/http/auth.ts";
-import { freeTcpPort } from "../helpers/media.ts";
+import { freeTcpPort, freeUdpPortPair, probeFrames } from "../helpers/media.ts";
+import { findRecordings } from "../helpers/records.ts";
+import { publishWhip } from "../helpers/whip_publisher.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
@@ -181,7 +183,7 @@ interface Datagram {
 /** A valid publisher's datagrams: H264 (STAP-A, FU-A, single NAL units) and Opus. */
 function validStream(rng: Rng): Datagram[] {
   const out: Datagram[] = [];
-  const frames = 10 + rng.int(50);
+  const frames = 10 + rng.int(35);
   const gop = 1 + rng.int(20);
   let seq = rng.chance(0.3) ? 65536 - rng.int(40) : rng.int(65536);
   let ts = rng.chance(0.3) ? 2 ** 32 - rng.int(200_000) : rng.int(2 ** 32);
@@ -1243,6 +1245,99 @@ async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Other streams are unaffected
+
+Deno.test("Fuzz: a WHIP recording stays frame-exact while garbage hits another stream's RTP ports and WHIP endpoint", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fuzz-neighbour-" });
+  const port = freeTcpPort();
+  const junkPort = freeUdpPortPair();
+  await Deno.writeTextFile(
+    `${dir}/junk.sdp`,
+    FFMPEG_SDP.replace("m=video 5004", `m=video ${junkPort}`)
+      .replace("m=audio 5006", `m=audio ${junkPort + 2}`),
+  );
+  await Deno.writeTextFile(
+    `${dir}/live777.toml`,
+    `
+[http]
+listen = "127.0.0.1:${port}"
+[recorder]
+auto_streams = ["*"]
+segment_duration = 1
+idle_timeout = 1
+ice_host_addresses = ["127.0.0.1"]
+state_dir = "${dir}/state"
+[recorder.storage]
+type = "fs"
+root = "${dir}/records"
+[[stream.junk.sources]]
+url = "junk.sdp"
+`,
+  );
+  const recorder = new RecorderProcess(`${dir}/live777.toml`);
+  const rng = caseRng("neighbour", 0);
+  let stop = false;
+  let garbage = 0;
+  let requests = 0;
+  let sentVideo = 0;
+  let sentAudio = 0;
+  try {
+    await recorder.waitFor("Listening");
+    const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    // Garbage RTP, RTCP and random bytes at the junk stream's four ports, as fast as it goes.
+    const udp = (async () => {
+      while (!stop) {
+        const base = validStream(rng);
+        for (const d of mutateSequence(rng, base)) {
+          if (stop) break;
+          const bytes = rng.chance(0.5) ? mutateDatagram(rng, d.bytes) : d.bytes;
+          const target = junkPort + (d.track === 0 ? 0 : 2) + rng.int(2);
+          await socket.send(bytes, { transport: "udp", hostname: "127.0.0.1", port: target });
+          garbage++;
+          if (garbage % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+    })();
+    // Garbage offers at the junk stream's WHIP endpoint.
+    const http = (async () => {
+      while (!stop) {
+        const response = await fetch(`http://127.0.0.1:${port}/whip/junk`, {
+          method: "POST",
+          headers: { "Content-Type": rng.pick(["application/sdp", "text/plain"]) },
+          body: rng.chance(0.5) ? mutateSdp(rng, FFMPEG_SDP) : rng.bytes(rng.int(5000)),
+        });
+        assert(response.status !== 500, `junk offer answered ${response.status}`);
+        await response.body?.cancel();
+        requests++;
+      }
+    })();
+    const publisher = await publishWhip(`http://127.0.0.1:${port}/whip/web-cam`, {
+      durationSec: 3,
+    });
+    await publisher.done;
+    sentVideo = publisher.videoFrames;
+    sentAudio = publisher.audioPackets;
+    await publisher.stop();
+    await recorder.waitFor("Recording finished", (l) => l.stream === "web-cam", 10_000);
+    stop = true;
+    await Promise.all([udp, http]);
+    socket.close();
+  } finally {
+    stop = true;
+    const status = await recorder.stop("SIGTERM");
+    assertEquals(status.code, 0, recorder.stderr.slice(-3000));
+  }
+  console.log(`neighbour: ${garbage} garbage datagrams, ${requests} garbage offers meanwhile`);
+  assert(garbage > 1000 && requests > 10, `${garbage} datagrams, ${requests} offers`);
+  assert(!recorder.stderr.includes("RTP source failed"), recorder.stderr.slice(-3000));
+  const [recording] = await findRecordings(`${dir}/records`, "web-cam");
+  const frames = await probeFrames(`${recording}/manifest.mpd`);
+  assertEquals(frames.find((s) => s.codecType === "video")?.frames, sentVideo);
+  assertEquals(frames.find((s) => s.codecType === "audio")?.frames, sentAudio);
+  await Deno.remove(dir, { recursive: true });
+});
 
 // ---------------------------------------------------------------------------------------------
 
