@@ -132,6 +132,9 @@ class Av1Assembler implements PayloadAssembler {
   readonly #fragment: Uint8Array[] = [];
   #fragmentSize = 0;
   #fragmented = false;
+  /** The payload {@linkcode validate} last split, and its elements (add() reuses them). */
+  #validated: Uint8Array | undefined;
+  #elements: Uint8Array[] = [];
 
   get ready(): boolean {
     return this.sequenceHeader !== undefined;
@@ -139,6 +142,8 @@ class Av1Assembler implements PayloadAssembler {
 
   validate(payload: Uint8Array, seq: number): void {
     const list = elements(payload, seq);
+    this.#validated = payload;
+    this.#elements = list;
     const continues = (payload[0] & 0x80) !== 0;
     for (let i = continues ? 1 : 0; i < list.length; i++) {
       if (list[i][0] & 0x80) {
@@ -152,7 +157,8 @@ class Av1Assembler implements PayloadAssembler {
     const continued = (payload[0] & 0x40) !== 0;
     if (continues !== this.#fragmented) return false; // a fragment's start or end was lost
     // Validated already: the lengths add up.
-    const list = elements(payload, 0);
+    const list = payload === this.#validated ? this.#elements : elements(payload, 0);
+    this.#validated = undefined;
     for (let i = 0; i < list.length; i++) {
       const last = i === list.length - 1;
       if (i === 0 && continues) {
