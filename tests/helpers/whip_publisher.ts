@@ -6,7 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { RTCPeerConnection, useH264, useOPUS, useSdesMid } from "werift";
+import { RTCPeerConnection, useH264, useOPUS, useSdesMid, useVP8, useVP9 } from "werift";
 import { disableDefaultStun } from "../../lib/ingest/whip.ts";
 
 /** Options of {@linkcode publishWhip}. */
@@ -28,6 +28,8 @@ export interface PublishWhipOptions {
   readonly seed?: number;
   /** Sent as `Authorization: Bearer <token>` with the POST and the DELETE. */
   readonly token?: string;
+  /** The one video codec offered and sent (libx264, libvpx, libvpx-vp9). @default "h264" */
+  readonly videoCodec?: "h264" | "vp8" | "vp9";
 }
 
 /** A running publisher; its counters grow as ffmpeg's packets are forwarded. */
@@ -75,7 +77,11 @@ export async function publishWhip(
     iceAdditionalHostAddresses: ["127.0.0.1"],
     bundlePolicy: "max-bundle",
     codecs: {
-      video: [useH264({ payloadType: VIDEO_PT })],
+      video: [
+        { h264: useH264, vp8: useVP8, vp9: useVP9 }[options.videoCodec ?? "h264"]({
+          payloadType: VIDEO_PT,
+        }),
+      ],
       audio: [useOPUS({ payloadType: AUDIO_PT })],
     },
     headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
@@ -160,8 +166,14 @@ export async function publishWhip(
     const port = (socket.addr as Deno.NetAddr).port;
     args.push("-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30");
     outputs.push(
-      ...["-map", `${0}:v`, "-t", duration, "-c:v", "libx264", "-profile:v", "baseline"],
-      ...["-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-tune", "zerolatency"],
+      ...["-map", `${0}:v`, "-t", duration, "-g", "30", "-pix_fmt", "yuv420p"],
+      ...{
+        h264: ["-c:v", "libx264", "-profile:v", "baseline", "-bf", "0", "-tune", "zerolatency"],
+        vp8: ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "500k"],
+        vp9: ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "500k"],
+      }[options.videoCodec ?? "h264"],
+      "-strict",
+      "experimental",
       ...["-payload_type", String(VIDEO_PT), "-pkt_size", "1200", "-f", "rtp"],
       `rtp://127.0.0.1:${port}?rtcpport=${port}`,
     );
