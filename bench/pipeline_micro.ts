@@ -75,6 +75,7 @@ export async function pipelineMicro(streams: number, seconds: number): Promise<n
   let packets = 0;
   const cpu0 = performance.now();
   const t0 = Deno.readTextFileSync("/proc/self/stat");
+  const main0 = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
   // Virtual time: 10 ms of media per round, then let the pipeline run.
   for (let nowUs = 0; sessions.some((s) => !s.pacer.done); nowUs += 10_000) {
     for (const s of sessions) {
@@ -94,12 +95,15 @@ export async function pipelineMicro(streams: number, seconds: number): Promise<n
     return Number(f[11]) + Number(f[12]);
   };
   const cpuMs = (ticks(Deno.readTextFileSync("/proc/self/stat")) - ticks(t0)) * 10;
+  const mainMs = (ticks(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`)) - ticks(main0)) *
+    10;
   console.log(
     `${streams} streams × ${seconds} s: ${packets} packets, ${storage.bytes} bytes stored, ` +
       `wall ${wallMs.toFixed(0)} ms, CPU ${cpuMs} ms = ${
         (cpuMs * 1000 / packets).toFixed(2)
       } µs/packet, ` +
-      `${(cpuMs / 1000 / (streams * seconds) * 100).toFixed(3)} % of a core per stream`,
+      `${(cpuMs / 1000 / (streams * seconds) * 100).toFixed(3)} % of a core per stream; ` +
+      `main thread ${(mainMs * 1000 / packets).toFixed(2)} µs/packet`,
   );
   return cpuMs * 1000 / packets;
 }

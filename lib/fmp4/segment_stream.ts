@@ -221,10 +221,13 @@ export class Fmp4SegmentStream extends TransformStream<Frame, Segment> {
 
   constructor(options: Fmp4SegmentOptions) {
     const core = new Segmenter(options);
+    let emit!: Emit;
+    // A small input queue: with the default every frame toggles backpressure.
     super({
-      transform: (frame, controller) => core.push(frame, (s) => controller.enqueue(s)),
-      flush: (controller) => core.flush((s) => controller.enqueue(s)),
-    });
+      start: (controller) => void (emit = (s) => controller.enqueue(s)),
+      transform: (frame) => core.push(frame, emit),
+      flush: () => core.flush(emit),
+    }, { highWaterMark: 16 });
     this.#core = core;
     this.stats = core.stats;
   }
