@@ -178,6 +178,10 @@ Deno.test("A configuration error about a secret key names the key, never the sec
     const recorder = new RecorderProcess(`${dir}/live777.toml`);
     const status = await recorder.status;
     assertEquals(status.code, 2, recorder.stderr);
+    // The exit can be seen before the last of stderr is read.
+    for (let i = 0; i < 100 && !recorder.stderr.includes("\n"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert(recorder.stderr.includes(`${dir}/live777.toml: ${key}: `), recorder.stderr);
     assertNoSecret(recorder.stderr, `the error for ${key}`);
   }
