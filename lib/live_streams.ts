@@ -30,7 +30,7 @@ export interface StreamCounters {
   framesIn: number;
   framesWritten: number;
   framesDropped: number;
-  /** Media segments, and bytes of all segments, durable in storage. */
+  /** Media segments (video, or audio without video), and bytes of all segments, durable. */
   segmentsWritten: number;
   bytesWritten: number;
   keyframeRequests: number;

@@ -49,7 +49,10 @@ export interface RecordingStats {
     reorder: ReorderStream["stats"];
     depacketize: DepacketizeStream["stats"];
   }[];
-  /** Durable media segments and bytes (init and media segments) stored so far. */
+  /**
+   * Durable media segments (of the video track; of the audio track when there is no video) and
+   * bytes (every init and media segment) stored so far.
+   */
   readonly stored: { segments: number; bytes: number };
 }
 
@@ -101,7 +104,8 @@ export function recordStream(
         .pipeThrough(storeStream(deps.storage, session.stream, {
           onRecordingKey: (key) => deps.onRecordingKey?.(recordingKey = key),
           onStored: (event, latencyMs) => {
-            if (event.segment.kind === "media") stored.segments++;
+            const main = video ? "video" : "audio";
+            if (event.segment.kind === "media" && event.segment.track === main) stored.segments++;
             stored.bytes += event.size;
             deps.onStored?.(event, latencyMs);
           },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need when missing (Deno from npm; ffmpeg, Ceph's
-# RADOS Gateway and PostgreSQL from Debian), runs the static checks and every test, and ends with
-# one line "N passed, N failed".
+# RADOS Gateway, PostgreSQL and Chromium from Debian), runs the static checks and every test, and
+# ends with one line "N passed, N failed".
 set -uo pipefail
 export NO_COLOR=1
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
 for tool in radosgw ceph-mon ceph-osd; do command -v $tool >/dev/null || need_apt+=("$tool"); done
 command -v ceph >/dev/null || need_apt+=(ceph-common)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v chromium >/dev/null || need_apt+=(chromium)  # tests/http/page_test.ts (playwright-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]} (apt-get)" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -108,7 +108,11 @@ const STREAM_COUNTERS: readonly [string, string, keyof StreamCounters][] = [
     "Frames not recorded (before the first keyframe, timestamps going back, gaps)",
     "framesDropped",
   ],
-  ["segments_written_total", "Media segments durable in storage", "segmentsWritten"],
+  [
+    "segments_written_total",
+    "Media segments durable in storage (video; audio for audio-only streams)",
+    "segmentsWritten",
+  ],
   ["written_bytes_total", "Bytes of init and media segments durable in storage", "bytesWritten"],
   ["keyframe_requests_total", "Keyframes asked of the publisher (RTCP PLI)", "keyframeRequests"],
   ["recordings_started_total", "Recordings started", "recordings"],

@@ -5,6 +5,7 @@
 
 (() => {
   const POLL_MS = 2000;
+  const DEBUG = new URLSearchParams(location.search).has("debug");
   const $ = (id) => document.getElementById(id);
   const status = $("status");
   const video = $("video");
@@ -84,7 +85,9 @@
     $("live-empty").hidden = live.length > 0;
     $("live-table").hidden = live.length === 0;
     const recording = live.filter((s) => s.recording).length;
-    status.textContent = `${live.length} live, ${recording} recording`;
+    // Said again only when it changes (a live region).
+    const summary = `${live.length} live, ${recording} recording`;
+    if (status.textContent !== summary) status.textContent = summary;
     const names = streams.map((s) => s.stream);
     if (names.some((name) => !knownStreams.includes(name))) {
       knownStreams = [...new Set([...knownStreams, ...names])].sort();
@@ -111,7 +114,8 @@
           "aria-label": `Stop recording ${s.stream}`,
         }),
       );
-      if (s.recordingKey) {
+      // The manifest exists once the first segment is stored.
+      if (s.recordingKey && s.segments > 0) {
         actions.append(
           el("button", {
             type: "button",
@@ -263,26 +267,29 @@
       playerError.hidden = false;
       return;
     }
-    if (!player) {
-      player = window.dashjs.MediaPlayer().create();
-      // Recorded objects may need the token too.
-      player.extend("RequestModifier", () => ({
-        modifyRequestHeader(xhr) {
-          if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
-          return xhr;
-        },
-        modifyRequestURL: (requestUrl) => requestUrl,
-      }), true);
-      player.on(window.dashjs.MediaPlayer.events.ERROR, (event) => {
-        const detail = event.error && (event.error.message || event.error.code);
-        playerError.textContent = `Playback failed: ${detail || "unknown error"}`;
-        playerError.hidden = false;
-      });
-      player.initialize(video, url, true);
-    } else {
-      player.attachSource(url);
-    }
-    video.play().catch(() => {});
+    // A fresh player per source: dash.js 4 reusing one (attachSource) stops refreshing a live
+    // manifest after a static one.
+    if (player) player.reset();
+    player = window.dashjs.MediaPlayer().create();
+    // `?debug` in the page's address: dash.js logs what it does to the console.
+    const { LOG_LEVEL_INFO, LOG_LEVEL_WARNING } = window.dashjs.Debug;
+    player.updateSettings({ debug: { logLevel: DEBUG ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING } });
+    // Recorded objects may need the token too.
+    player.extend("RequestModifier", () => ({
+      modifyRequestHeader(xhr) {
+        if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+        return xhr;
+      },
+      modifyRequestURL: (requestUrl) => requestUrl,
+    }), true);
+    player.on(window.dashjs.MediaPlayer.events.ERROR, (event) => {
+      const detail = event.error && (event.error.message || event.error.code);
+      playerError.textContent = `Playback failed: ${detail || "unknown error"}`;
+      playerError.hidden = false;
+    });
+    // Autoplay (muted) by dash.js itself: a play() here would come before dash.js listens for
+    // the "play" event, and a live manifest would then never be refreshed.
+    player.initialize(video, url, true);
   }
 
   // --- Start -----------------------------------------------------------------------------
