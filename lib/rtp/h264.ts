@@ -85,6 +85,8 @@ export interface DepacketizerStats {
 }
 
 const NOTHING: readonly H264AccessUnit[] = Object.freeze([]);
+/** Larger access units are dropped as broken (an 8K IDR picture is a few MB). */
+export const MAX_ACCESS_UNIT_BYTES = 32 * 1024 * 1024;
 const NAL_IDR = 5;
 const NAL_SPS = 7;
 const NAL_PPS = 8;
@@ -132,6 +134,8 @@ export class H264Depacketizer {
   #fragmented = false;
   /** The access unit at #timestamp is broken: its remaining packets are ignored. */
   #corrupt = false;
+  /** Payload bytes of the access unit so far. */
+  #bytes = 0;
 
   #lastSeq = -1;
   #waitingForIdr = true;
@@ -181,9 +185,15 @@ export class H264Depacketizer {
       this.#active = true;
       this.#timestamp = packet.timestamp;
       this.#arrivalUs = packet.arrivalUs;
+      this.#bytes = 0;
     }
     // Empty payloads (padding-only probes) carry a sequence number and nothing else.
-    if (!this.#corrupt && payload.length > 0) this.#parse(payload, packet);
+    if (!this.#corrupt && payload.length > 0) {
+      this.#bytes += payload.length;
+      // A sender that never ends its access unit must not take all the memory.
+      if (this.#bytes > MAX_ACCESS_UNIT_BYTES) this.#lose(packet.timestamp, packet.arrivalUs);
+      else this.#parse(payload, packet);
+    }
     if (packet.marker) {
       const done = this.#end(packet.arrivalUs);
       if (done.length > 0) out = out.length === 0 ? done : out.concat(done);

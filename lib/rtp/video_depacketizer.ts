@@ -10,7 +10,7 @@
  */
 
 import type { RtpPacket } from "../types.ts";
-import type { DepacketizerStats } from "./h264.ts";
+import { type DepacketizerStats, MAX_ACCESS_UNIT_BYTES } from "./h264.ts";
 
 /** One video frame out of a {@linkcode VideoDepacketizer}. */
 export interface VideoFrame {
@@ -81,6 +81,8 @@ export class VideoDepacketizer {
   #arrivalUs = 0;
   /** The frame at #timestamp is broken: its remaining packets are ignored. */
   #corrupt = false;
+  /** Payload bytes of the frame so far. */
+  #bytes = 0;
   #lastSeq = -1;
   #waitingForKeyframe = true;
   #afterLoss = false;
@@ -120,10 +122,15 @@ export class VideoDepacketizer {
       this.#active = true;
       this.#timestamp = packet.timestamp;
       this.#arrivalUs = packet.arrivalUs;
+      this.#bytes = 0;
     }
     // Empty payloads (padding-only probes) carry a sequence number and nothing else.
-    if (!this.#corrupt && payload.length > 0 && !this.#assembler.add(payload)) {
-      this.#lose(packet.timestamp, packet.arrivalUs);
+    if (!this.#corrupt && payload.length > 0) {
+      this.#bytes += payload.length;
+      // A sender that never ends its frame must not take all the memory.
+      if (this.#bytes > MAX_ACCESS_UNIT_BYTES || !this.#assembler.add(payload)) {
+        this.#lose(packet.timestamp, packet.arrivalUs);
+      }
     }
     if (packet.marker) {
       const done = this.#end(packet.arrivalUs);

@@ -7,7 +7,10 @@ import { Segmenter } from "../../lib/fmp4/segment_stream.ts";
 import { RecordingJournal } from "../../lib/dash/recovery.ts";
 import { logger } from "../../lib/log.ts";
 import { FsStorage } from "../../lib/storage/fs.ts";
-import type { Frame, Segment } from "../../lib/types.ts";
+import { H264Depacketizer, MAX_ACCESS_UNIT_BYTES } from "../../lib/rtp/h264.ts";
+import { Vp8Depacketizer } from "../../lib/rtp/vp8.ts";
+import type { Frame, RtpPacket, Segment } from "../../lib/types.ts";
+import { rtp } from "../rtp/build_rtp.ts";
 
 const SPS = new Uint8Array([
   0x67,
@@ -114,4 +117,47 @@ Deno.test("RecordingJournal notes and recovers recordings of the longest non-ASC
   assert(manifest.includes(`type="static"`), manifest);
   assertEquals([...Deno.readDirSync(`${dir}/active`)], []);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** One frame's packets: a start, then `middles` payloads of `size` bytes, then the marker. */
+function endlessFrame(
+  seq: number,
+  ts: number,
+  start: number[],
+  middle: number[],
+  size: number,
+  middles: number,
+): RtpPacket[] {
+  const body = new Array(size).fill(0x55);
+  const packets = [rtp({ seq, ts, payload: [...start, ...body] })];
+  for (let i = 1; i <= middles; i++) {
+    packets.push(rtp({ seq: seq + i, ts, payload: [...middle, ...body], marker: i === middles }));
+  }
+  return packets;
+}
+
+Deno.test("Depacketizers drop a frame that never ends instead of holding it in memory", () => {
+  const middles = Math.ceil(MAX_ACCESS_UNIT_BYTES / 1200) + 10;
+  // H264: an IDR in FU-A fragments (start, middles, end with the marker), then a normal IDR.
+  const h264 = new H264Depacketizer({ sps: new Uint8Array(SPS), pps: PPS });
+  const huge = endlessFrame(0, 3000, [0x7c, 0x85], [0x7c, 0x05], 1200, middles);
+  const last = huge.at(-1)!;
+  huge[huge.length - 1] = { ...last, payload: new Uint8Array([0x7c, 0x45, 0x55]) };
+  const out = huge.flatMap((p) => h264.push(p));
+  assertEquals(out.length, 0, "the oversized access unit is not emitted");
+  assert(h264.stats.losses >= 1);
+  const next = h264.push(rtp({ seq: huge.length, ts: 6000, payload: [0x65, 1, 2], marker: true }));
+  assertEquals(next.map((u) => u.keyframe), [true], "the next IDR is");
+  // VP8 (the shared video core): a key frame start, then endless continuation payloads.
+  const vp8 = new Vp8Depacketizer();
+  const frame = endlessFrame(
+    0,
+    3000,
+    [0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00],
+    [0x00],
+    1200,
+    middles,
+  );
+  assertEquals(frame.flatMap((p) => vp8.push(p)).length, 0);
+  assert(vp8.stats.losses >= 1);
 });
