@@ -49,6 +49,11 @@ export interface SegmenterStats {
 const MAX_GAP_SEC = 2;
 /** Audio buffered while waiting for the first video keyframe, at most. */
 const MAX_WAITING_AUDIO = 500;
+/**
+ * Most bytes a video segment holds: a publisher that sends no keyframe for this long gets its
+ * segment ended there, and nothing more is recorded until its next keyframe.
+ */
+export const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 interface PendingSample {
   dts: number;
@@ -68,6 +73,7 @@ class TrackSegmenter {
   #firstTimestamp = 0;
   #baseTicks = 0;
   #samples: PendingSample[] = [];
+  #pendingBytes = 0;
   #lastDts = -1;
   #sequence = 0;
   #initVersion = 0;
@@ -153,6 +159,12 @@ class TrackSegmenter {
     if (last) last.duration = dts - last.dts;
     this.#samples.push({ dts, duration: 0, keyframe: frame.keyframe, data: frame.data });
     this.#lastDts = dts;
+    this.#pendingBytes += frame.data.length;
+  }
+
+  /** Bytes of the samples of the current segment. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   /** Whether `dts` is so far past the last sample that the segment should end there. */
@@ -173,6 +185,7 @@ class TrackSegmenter {
   emit(emit: Emit, count = this.#samples.length, nextDts?: number): void {
     if (count === 0 || !this.info) return;
     const samples = this.#samples.splice(0, count);
+    for (const sample of samples) this.#pendingBytes -= sample.data.length;
     const last = samples[samples.length - 1];
     if (nextDts !== undefined && last.duration <= 0 && nextDts > last.dts) {
       last.duration = nextDts - last.dts;
@@ -380,6 +393,14 @@ export class Segmenter {
       const init = this.#muxer.videoInit(config, video.timescale);
       this.#videoConfig = config;
       video.init(init.bytes, init.info, emit);
+    }
+    if (video.pendingBytes + frame.data.length > MAX_SEGMENT_BYTES) {
+      this.#endVideoSegment(emit, dts);
+      if (!frame.keyframe) {
+        this.#videoNeedsKeyframe = true;
+        this.#requestKeyframe();
+        return void this.#drop();
+      }
     }
     video.push(dts, frame);
     if (frame.keyframe) this.#nextKeyframeRequestTicks = dts + target;

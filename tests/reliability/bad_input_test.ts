@@ -161,3 +161,26 @@ Deno.test("Depacketizers drop a frame that never ends instead of holding it in m
   assertEquals(frame.flatMap((p) => vp8.push(p)).length, 0);
   assert(vp8.stats.losses >= 1);
 });
+
+Deno.test("Segmenter ends a segment at 64 MiB when no keyframe comes, and waits for the next one", () => {
+  let requests = 0;
+  const segmenter = new Segmenter({
+    tracks: ["video"],
+    targetDurationSec: 2,
+    requestKeyframe: () => requests++,
+  });
+  const segments: Segment[] = [];
+  const big = (i: number, keyframe: boolean): Frame => ({
+    ...video(i, SPS),
+    keyframe,
+    data: new Uint8Array(4 * 1024 * 1024).fill(keyframe ? 0x65 : 0x41),
+  });
+  // A keyframe, then 4 MiB P-frames only (a broken encoder), then a keyframe again.
+  for (let i = 0; i < 30; i++) segmenter.push(big(i, i === 0 || i === 25), (s) => segments.push(s));
+  segmenter.flush((s) => segments.push(s));
+  const media = segments.filter((s) => s.kind === "media");
+  assertEquals(media.map((s) => s.frameCount), [16, 5], "16 × 4 MiB, then from frame 25 on");
+  assert(media.every((s) => s.keyframe && s.bytes.length < 65 * 1024 * 1024));
+  assertEquals(segmenter.stats.framesDropped, 9, "frames 16-24 waited for the keyframe");
+  assert(requests >= 1);
+});
