@@ -270,6 +270,7 @@ function table(r: {
     "RSS/stream",
     "durable p50/p99 ms",
     "frames lost",
+    "bench + other cores",
   ]];
   if (r.ffmpeg) {
     const f = r.ffmpeg;
@@ -281,6 +282,7 @@ function table(r: {
       "–",
       fixed(f.rssPerStreamMb * f.streams, 0),
       fixed(f.rssPerStreamMb, 1),
+      "–",
       "–",
       "–",
     ]);
@@ -296,6 +298,7 @@ function table(r: {
       fixed(s.rssPerStreamMb, 2),
       `${fixed(s.latencyP50Ms, 0)} / ${fixed(s.latencyP99Ms, 0)}`,
       s.lostFrames === 0 ? "0" : `${s.lostFrames} (${s.udpRcvbufErrors} UDP drops)`,
+      `${fixed(s.benchCores, 2)} + ${fixed(s.otherCores, 2)}`,
     ]);
   }
   for (const s of r.whip) {
@@ -309,6 +312,7 @@ function table(r: {
       fixed(s.rssPerStreamMb, 2),
       "–",
       String(s.lostFrames),
+      `${fixed(s.publisherCores, 2)} + –`,
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));

@@ -102,6 +102,7 @@ export class RecorderChild {
           line = { message: text, level: "raw" };
         }
         if (line.level !== "info" && line.level !== "debug") this.problems.push(line);
+        if (Deno.env.get("BENCH_RECORDER_LOG")) console.error(`recorder: ${text}`);
         if (line.message === "Recording finished") this.finished.push(line);
         const count = (this.#counts.get(line.message) ?? 0) + 1;
         this.#counts.set(line.message, count);

@@ -1,8 +1,10 @@
 /**
  * The RTP replayer, run as a worker so its pacing does not share a thread with the bench's
- * measuring: sends N looped copies of the capture to N recorder (or ffmpeg) port pairs from one
- * UDP socket, in ticks, each tick writing the due packets of every stream into one reused ring
- * buffer and sending them without per-packet allocation of buffers.
+ * measuring: sends N looped copies of the capture to N recorder (or ffmpeg) port pairs, in ticks,
+ * each tick writing the due packets of every stream into one reused ring buffer and sending them
+ * without per-packet allocation of buffers. Each stream has its own socket: a shared one fills
+ * its send buffer under load, and a send that has to wait can be overtaken by the next one,
+ * reordering a stream (fatal at its very first packets, which a receiver takes as the start).
  * @module
  */
 
@@ -61,7 +63,9 @@ self.onmessage = async (event: MessageEvent<ReplayJob>) => {
   const job = event.data;
   const capture = parseCapture(await Deno.readFile(job.capturePath), job.sdp);
   const tickMs = job.tickMs ?? 4;
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const conns = job.streams.map(() =>
+    Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 })
+  );
   const addrs = job.streams.map((s) =>
     [s.videoPort, s.audioPort].map((port) => ({
       transport: "udp" as const,
@@ -98,7 +102,9 @@ self.onmessage = async (event: MessageEvent<ReplayJob>) => {
       if (pacer.done) continue;
       for (let code; (code = pacer.next(nowUs, ring, at)) >= 0;) {
         const length = code >> 1;
-        sends.push(conn.send(ring.subarray(at, at + length), addrs[s][code & 1]).catch(onError));
+        sends.push(
+          conns[s].send(ring.subarray(at, at + length), addrs[s][code & 1]).catch(onError),
+        );
         at += length;
         if (at + 2048 > RING_BYTES) {
           await Promise.all(sends.splice(0));
@@ -114,7 +120,7 @@ self.onmessage = async (event: MessageEvent<ReplayJob>) => {
     await sleep(t0Us / 1000 + tick * tickMs - performance.now());
   }
   const endMs = wall();
-  conn.close();
+  for (const conn of conns) conn.close();
   lags.sort((a, b) => a - b);
   self.postMessage(
     {

@@ -87,7 +87,9 @@ async function publish(url: string): Promise<Publisher> {
 export async function runWhipStep(ctx: StepContext, n: number): Promise<WhipStepResult> {
   const dir = await Deno.makeTempDir({ dir: ctx.tmpDir, prefix: `bench-whip-${n}-` });
   const httpPort = freeTcpPort();
-  const config = await writeRecorderConfig({ dir, httpPort });
+  // idle_timeout also ends WHIP sessions that have sent nothing yet: the first ones wait while
+  // the others connect.
+  const config = await writeRecorderConfig({ dir, httpPort, idleTimeoutSec: 30 });
   const recorder = new RecorderChild(config);
   const names = Array.from({ length: n }, (_, i) => `w${String(i + 1).padStart(3, "0")}`);
   const publishers: Publisher[] = [];
