@@ -49,8 +49,8 @@ export class RecorderProcess {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    this.status = this.#child.status;
-    this.#read();
+    // Resolves once the process has exited and all of its log has been read.
+    this.status = Promise.all([this.#child.status, this.#read()]).then(([status]) => status);
   }
 
   async #read(): Promise<void> {
