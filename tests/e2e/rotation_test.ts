@@ -4,14 +4,23 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { probeFrames } from "../helpers/media.ts";
+import { makeSource, probeFrames } from "../helpers/media.ts";
 import { findRecordings } from "../helpers/records.ts";
-import { makeCountedSource, recordWithProgram } from "../helpers/rtp_recording.ts";
+import { recordWithProgram } from "../helpers/rtp_recording.ts";
 
 Deno.test("max_recording_seconds rotates into new recordings that together hold every frame", async () => {
   const dir = await Deno.makeTempDir({ prefix: "e2e-rotation-" });
   try {
-    const source = await makeCountedSource(dir, 5);
+    // Keyframes every 25 frames (0.83 s) sit a third of a second or more from each 2 s limit,
+    // so arrival jitter cannot move a cut: recordings of 0–2.5 s, 2.5–5 s and 5–6 s.
+    const path = `${dir}/source.mkv`;
+    await makeSource(path, { seconds: 6, gop: 25 });
+    const sent = await probeFrames(path);
+    const source = {
+      path,
+      videoFrames: sent.find((s) => s.codecType === "video")!.frames,
+      audioFrames: sent.find((s) => s.codecType === "audio")!.frames,
+    };
     await recordWithProgram(
       dir,
       source,
