@@ -5,13 +5,7 @@
  */
 
 import { CACHE_DIR, type Capture, sdpFor } from "./capture.ts";
-import {
-  cpuSeconds,
-  machineBusySeconds,
-  rssBytes,
-  RssSampler,
-  udpRcvbufErrors,
-} from "./proc.ts";
+import { cpuSeconds, machineBusySeconds, rssBytes, RssSampler, udpRcvbufErrors } from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
 import { allocateStreams, freeTcpPort, startReplay } from "./replay.ts";
 import { DurableWatcher, probeRecordings, quantile } from "./verify.ts";
