@@ -77,10 +77,14 @@ export class DepacketizeStream extends TransformStream<RtpPacket, Frame> {
     const assembler = new FrameAssembler(options);
     // Small queues on both sides: with the defaults every packet toggles backpressure (a new
     // promise each time), a top cost at tens of thousands of packets a second.
-    super({
-      transform: (packet, controller) => assembler.push(packet, controller),
-      flush: (controller) => assembler.flush(controller),
-    }, { highWaterMark: 64 }, { highWaterMark: 16 });
+    super(
+      {
+        transform: (packet, controller) => assembler.push(packet, controller),
+        flush: (controller) => assembler.flush(controller),
+      },
+      { highWaterMark: 64 },
+      { highWaterMark: 16 },
+    );
     this.stats = assembler.stats;
   }
 }

@@ -226,17 +226,21 @@ export class ReorderStream extends TransformStream<RtpPacket, RtpPacket> {
   constructor(options?: ReorderOptions) {
     const buffer = new ReorderBuffer(options);
     let emit!: (packet: RtpPacket) => void;
-    super({
-      start(controller) {
-        emit = (packet) => controller.enqueue(packet);
+    super(
+      {
+        start(controller) {
+          emit = (packet) => controller.enqueue(packet);
+        },
+        transform(packet) {
+          buffer.pushTo(packet, emit);
+        },
+        flush(controller) {
+          for (const packet of buffer.flush()) controller.enqueue(packet);
+        },
       },
-      transform(packet) {
-        buffer.pushTo(packet, emit);
-      },
-      flush(controller) {
-        for (const packet of buffer.flush()) controller.enqueue(packet);
-      },
-    }, QUEUE, QUEUE);
+      QUEUE,
+      QUEUE,
+    );
     this.stats = buffer.stats;
   }
 }
