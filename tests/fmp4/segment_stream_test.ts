@@ -2,35 +2,8 @@ import { createFile } from "mp4box";
 import { assert, assertEquals } from "../assert.ts";
 import { Fmp4SegmentStream, Segmenter } from "../../lib/fmp4/segment_stream.ts";
 import type { Frame, Segment } from "../../lib/types.ts";
+import { PPS, SPS } from "../helpers/h264_fixture.ts";
 
-// A real baseline SPS (320x240) and PPS.
-const SPS = new Uint8Array([
-  0x67,
-  0x42,
-  0xc0,
-  0x0d,
-  0xd9,
-  0x01,
-  0x41,
-  0xfb,
-  0x01,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x00,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x03,
-  0xc0,
-  0xf1,
-  0x42,
-  0x99,
-  0x20,
-]); // deno-fmt-ignore
-const PPS = new Uint8Array([0x68, 0xcb, 0x83, 0xcb, 0x20]);
 const T0 = 1_700_000_000_000_000;
 
 function video(i: number, options: { keyEvery?: number; ts0?: number } = {}): Frame {

@@ -11,34 +11,7 @@ import { Recorder } from "../../lib/recorder.ts";
 import { FsStorage } from "../../lib/storage/fs.ts";
 import type { IngestSession, RtpPacket } from "../../lib/types.ts";
 import { rtp } from "../rtp/build_rtp.ts";
-
-const SPS = [
-  0x67,
-  0x42,
-  0xc0,
-  0x0d,
-  0xd9,
-  0x01,
-  0x41,
-  0xfb,
-  0x01,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x00,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x03,
-  0xc0,
-  0xf1,
-  0x42,
-  0x99,
-  0x20,
-]; // deno-fmt-ignore
-const PPS = [0x68, 0xcb, 0x83, 0xcb, 0x20];
+import { PPS, SPS } from "../helpers/h264_fixture.ts";
 
 /** One captured log line. */
 export interface CapturedLine {

@@ -11,34 +11,7 @@ import { H264Depacketizer, MAX_ACCESS_UNIT_BYTES } from "../../lib/rtp/h264.ts";
 import { Vp8Depacketizer } from "../../lib/rtp/vp8.ts";
 import type { Frame, RtpPacket, Segment } from "../../lib/types.ts";
 import { rtp } from "../rtp/build_rtp.ts";
-
-const SPS = new Uint8Array([
-  0x67,
-  0x42,
-  0xc0,
-  0x0d,
-  0xd9,
-  0x01,
-  0x41,
-  0xfb,
-  0x01,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x00,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x03,
-  0xc0,
-  0xf1,
-  0x42,
-  0x99,
-  0x20,
-]); // deno-fmt-ignore
-const PPS = new Uint8Array([0x68, 0xcb, 0x83, 0xcb, 0x20]);
+import { PPS, SPS } from "../helpers/h264_fixture.ts";
 
 function video(i: number, sps: Uint8Array): Frame {
   const keyframe = i % 10 === 0;

@@ -26,6 +26,7 @@ import { freeTcpPort, freeUdpPortPair, probeFrames } from "../helpers/media.ts";
 import { findRecordings } from "../helpers/records.ts";
 import { publishWhip } from "../helpers/whip_publisher.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
+import { PPS, SPS } from "../helpers/h264_fixture.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(Deno.env.get("FUZZ_CASES") ?? 10_000);
@@ -124,33 +125,6 @@ function describe(error: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // RTP → reorder → depacketize → segmenter
 
-const SPS = new Uint8Array([
-  0x67,
-  0x42,
-  0xc0,
-  0x0d,
-  0xd9,
-  0x01,
-  0x41,
-  0xfb,
-  0x01,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x00,
-  0x10,
-  0x00,
-  0x00,
-  0x03,
-  0x03,
-  0xc0,
-  0xf1,
-  0x42,
-  0x99,
-  0x20,
-]); // deno-fmt-ignore
-const PPS = new Uint8Array([0x68, 0xcb, 0x83, 0xcb, 0x20]);
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
 

@@ -1,0 +1,36 @@
+/**
+ * Real H264 parameter sets, as x264 writes them for 320x240 baseline: for tests that build
+ * frames or RTP packets by hand and need a decodable SPS/PPS.
+ * @module
+ */
+
+/** A baseline SPS for 320x240 (NAL header included). */
+export const SPS = Uint8Array.of(
+  0x67,
+  0x42,
+  0xc0,
+  0x0d,
+  0xd9,
+  0x01,
+  0x41,
+  0xfb,
+  0x01,
+  0x10,
+  0x00,
+  0x00,
+  0x03,
+  0x00,
+  0x10,
+  0x00,
+  0x00,
+  0x03,
+  0x03,
+  0xc0,
+  0xf1,
+  0x42,
+  0x99,
+  0x20,
+); // deno-fmt-ignore
+
+/** The PPS that goes with {@linkcode SPS}. */
+export const PPS = Uint8Array.of(0x68, 0xcb, 0x83, 0xcb, 0x20);
