@@ -108,7 +108,7 @@ Deno.test("RTP with loss, duplicates, jitter and reordering: every decodable fra
       jitterMs: 100,
       reorder: 0.02,
       reorderPackets: 50,
-      reorderMaxMs: 300,
+      reorderMaxMs: 250,
       graceMs: 400,
     },
     seed,
