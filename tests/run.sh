@@ -31,7 +31,7 @@ fi
 
 passed=0
 failed=0
-for check in "fmt --check" "lint" "check main.ts mod.ts lib/ tests/"; do
+for check in "fmt --check" "lint" "check main.ts mod.ts lib/ tests/ bench/"; do
   if "${DENO[@]}" $check >/tmp/live777-check.log 2>&1; then
     passed=$((passed + 1))
   else
