@@ -26,6 +26,11 @@ export interface PublishWhipOptions {
   readonly loss?: number;
   /** Seed of the loss pattern. @default 1 */
   readonly seed?: number;
+  /**
+   * An outage: every RTP packet (retransmissions too) is lost from `fromMs` after the
+   * connection for `durationMs`, longer than NACK can bridge.
+   */
+  readonly outage?: { readonly fromMs: number; readonly durationMs: number };
   /** Sent as `Authorization: Bearer <token>` with the POST and the DELETE. */
   readonly token?: string;
   /** The one video codec offered and sent (libx264, libvpx, libvpx-vp9). @default "h264" */
@@ -120,13 +125,17 @@ export async function publishWhip(
     location = new URL(header, url).href;
     await pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
     await connected(pc, options.connectTimeoutMs ?? 10000);
-    if (options.loss) {
+    if (options.loss || options.outage) {
       const transport = (video ?? audio)!.sender.dtlsTransport;
       const send = transport.sendRtp.bind(transport);
       let state = options.seed ?? 1;
       const random = () => (state = (state * 48271) % 2147483647) / 2147483647;
+      const connectedAt = performance.now();
+      const { fromMs = Infinity, durationMs = 0 } = options.outage ?? {};
       transport.sendRtp = (payload, header) => {
-        if (random() >= options.loss!) return send(payload, header);
+        const sinceMs = performance.now() - connectedAt;
+        const down = sinceMs >= fromMs && sinceMs < fromMs + durationMs;
+        if (!down && random() >= (options.loss ?? 0)) return send(payload, header);
         counts.packetsLost++;
         return Promise.resolve(0);
       };
