@@ -18,6 +18,7 @@ import {
   useOPUS,
   useSdesMid,
 } from "werift";
+import { fixDtlsRetransmissions } from "./dtls_retransmission.ts";
 import type { Logger } from "../log.ts";
 import { parseSpropParameterSets } from "../rtp/h264.ts";
 import type { IngestSession } from "../types.ts";
@@ -102,6 +103,7 @@ export async function subscribeWhep(
   const { signal } = options;
   signal?.throwIfAborted();
   const requestTimeoutMs = options.requestTimeoutMs ?? 10000;
+  fixDtlsRetransmissions();
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: options.hostAddresses === undefined,

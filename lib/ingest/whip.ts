@@ -29,6 +29,7 @@ import {
   useVP8,
   useVP9,
 } from "werift";
+import { fixDtlsRetransmissions } from "./dtls_retransmission.ts";
 import { ProtocolError } from "../errors.ts";
 import { parseH265Sprop } from "../rtp/h265.ts";
 import type {
@@ -129,6 +130,7 @@ export async function acceptWhipOffer(
   const offer = selectCodecs(offerSdp, options.videoCodecs ?? DEFAULT_VIDEO_CODECS);
 
   const hostAddresses = [...new Set(["127.0.0.1", ...(options.hostAddresses ?? [])])];
+  fixDtlsRetransmissions();
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: options.hostAddresses === undefined,
