@@ -14,6 +14,7 @@ import {
   type WhepSourceHandle,
   type WhepSubscribeOptions,
 } from "./whep.ts";
+import { sleep } from "../sleep.ts";
 
 /** One stream of `GET /api/streams/`, as liveion answers (the fields the recorder reads). */
 export interface LiveionStream {
@@ -245,20 +246,6 @@ function readPubSub(value: unknown): LiveionPubSub {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 function messageOf(error: unknown): string {

@@ -23,6 +23,7 @@ import type { Logger } from "../log.ts";
 import { parseSpropParameterSets } from "../rtp/h264.ts";
 import type { IngestSession } from "../types.ts";
 import { disableDefaultStun, Session, type WhipTrack } from "./whip.ts";
+import { sleep } from "../sleep.ts";
 
 /** Where to subscribe: the WHEP endpoint URL (http or https) and its bearer token. */
 export interface WhepEndpoint {
@@ -371,20 +372,6 @@ function connected(pc: WeriftPeerConnection, timeoutMs: number, signal?: AbortSi
       }
     });
     signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
   });
 }
 

@@ -11,6 +11,7 @@
 import type { Logger } from "../log.ts";
 import type { SegmentEvent } from "../types.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
+import { sleep } from "../sleep.ts";
 
 /** Options of {@linkcode LivemanReporter}. */
 export interface LivemanReporterOptions {
@@ -132,7 +133,7 @@ export class LivemanReporter {
           pending: this.#outbox.pending.length,
           retryInMs: waitMs,
         });
-        await Promise.race([sleep(waitMs, signal), abortPromise(signal)]);
+        await sleep(waitMs, signal);
       }
     }
   }
@@ -191,16 +192,6 @@ export class LivemanReporter {
     }
     return false;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
 
 function abortPromise(signal: AbortSignal): Promise<void> {

@@ -18,6 +18,7 @@ import type { Storage } from "../types.ts";
 import { writeAtomic } from "./atomic_write.ts";
 import { checkKey } from "./key.ts";
 import type { ObjectStore } from "./object_store.ts";
+import { sleep } from "../sleep.ts";
 
 /** The logger the spool reports to (a subset of the recorder's `Logger`). */
 export interface SpoolLog {
@@ -553,19 +554,6 @@ async function readHeader(path: string): Promise<{ key: string; offset: number }
   } finally {
     file.close();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 function encodeBase64Url(bytes: Uint8Array): string {
