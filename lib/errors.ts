@@ -36,3 +36,8 @@ export class ProtocolError extends Error {
     super(message, options);
   }
 }
+
+/** The message of anything thrown, for logs and error bodies. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

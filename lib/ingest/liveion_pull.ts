@@ -15,6 +15,7 @@ import {
   type WhepSubscribeOptions,
 } from "./whep.ts";
 import { sleep } from "../sleep.ts";
+import { messageOf } from "../errors.ts";
 
 /** One stream of `GET /api/streams/`, as liveion answers (the fields the recorder reads). */
 export interface LiveionStream {
@@ -246,8 +247,4 @@ function readPubSub(value: unknown): LiveionPubSub {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -24,6 +24,7 @@ import { parseSpropParameterSets } from "../rtp/h264.ts";
 import type { IngestSession } from "../types.ts";
 import { disableDefaultStun, Session, type WhipTrack } from "./whip.ts";
 import { sleep } from "../sleep.ts";
+import { messageOf } from "../errors.ts";
 
 /** Where to subscribe: the WHEP endpoint URL (http or https) and its bearer token. */
 export interface WhepEndpoint {
@@ -373,10 +374,6 @@ function connected(pc: WeriftPeerConnection, timeoutMs: number, signal?: AbortSi
     });
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function excerpt(text: string): string {

@@ -30,7 +30,7 @@ import {
   useVP9,
 } from "werift";
 import { fixDtlsRetransmissions } from "./dtls_retransmission.ts";
-import { ProtocolError } from "../errors.ts";
+import { messageOf, ProtocolError } from "../errors.ts";
 import { parseH265Sprop } from "../rtp/h265.ts";
 import type {
   Codec,
@@ -705,10 +705,6 @@ function guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => v
       // A bad packet must not stop werift's receive loop.
     }
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function quote(text: string): string {
