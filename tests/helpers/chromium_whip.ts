@@ -16,7 +16,7 @@
 import { chromium, type Page } from "playwright-core";
 import { fileURLToPath } from "node:url";
 import { writeTestConfig } from "./config.ts";
-import { freeTcpPort } from "./media.ts";
+import { freeTcpPort, grayStats } from "./media.ts";
 import type { NetworkNamespace } from "./netns.ts";
 import { findRecordings } from "./records.ts";
 import { RecorderProcess } from "./recorder_process.ts";
@@ -224,30 +224,6 @@ const PLAY_JS = `async (mpd) => {
   });
   player.initialize(document.getElementById("video"), mpd, true);
 }`;
-
-/** Mean and variance of the gray levels of a PNG, decoded by ffmpeg. */
-async function grayStats(png: Uint8Array): Promise<{ mean: number; variance: number }> {
-  const child = new Deno.Command("ffmpeg", {
-    args: ["-v", "error", "-f", "png_pipe", "-i", "-", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(png);
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  if (code !== 0) {
-    throw new Error(`ffmpeg cannot read the screenshot: ${new TextDecoder().decode(stderr)}`);
-  }
-  let sum = 0;
-  for (const v of stdout) sum += v;
-  const mean = sum / stdout.length;
-  let squares = 0;
-  for (const v of stdout) squares += (v - mean) ** 2;
-  return { mean, variance: squares / stdout.length };
-}
 
 /** Plays `mpdUrl` (same origin as `page`) until currentTime > `minSec` or `timeoutMs`. */
 async function play(

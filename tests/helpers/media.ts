@@ -346,3 +346,27 @@ export async function sendRtp(source: string, videoPort: number, audioPort: numb
     av1 ? sendAv1Rtp(ivf, videoPort) : undefined,
   ]);
 }
+
+/** Mean and variance of the gray levels of a PNG, decoded by ffmpeg. */
+export async function grayStats(png: Uint8Array): Promise<{ mean: number; variance: number }> {
+  const child = new Deno.Command("ffmpeg", {
+    args: ["-v", "error", "-f", "png_pipe", "-i", "-", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(20_000),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(png);
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  if (code !== 0) {
+    throw new Error(`ffmpeg cannot read the screenshot: ${new TextDecoder().decode(stderr)}`);
+  }
+  let sum = 0;
+  for (const v of stdout) sum += v;
+  const mean = sum / stdout.length;
+  let squares = 0;
+  for (const v of stdout) squares += (v - mean) ** 2;
+  return { mean, variance: squares / stdout.length };
+}

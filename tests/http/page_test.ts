@@ -6,35 +6,13 @@
 
 import { chromium, type Page } from "playwright-core";
 import { assert, assertEquals } from "../assert.ts";
-import { sendRtp } from "../helpers/media.ts";
+import { grayStats, sendRtp } from "../helpers/media.ts";
 import { findRecordings } from "../helpers/records.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { makeCountedSource, recordWithProgram } from "../helpers/rtp_recording.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const STEP_MS = 30_000;
-
-/** Mean and variance of the gray levels of a PNG, decoded by ffmpeg. */
-async function grayStats(png: Uint8Array): Promise<{ mean: number; variance: number }> {
-  const child = new Deno.Command("ffmpeg", {
-    args: ["-v", "error", "-f", "png_pipe", "-i", "-", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(png);
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  assertEquals(code, 0, new TextDecoder().decode(stderr));
-  let sum = 0;
-  for (const v of stdout) sum += v;
-  const mean = sum / stdout.length;
-  let squares = 0;
-  for (const v of stdout) squares += (v - mean) ** 2;
-  return { mean, variance: squares / stdout.length };
-}
 
 /** The video's playback position, seconds. */
 const CURRENT_TIME = `document.getElementById("video").currentTime`;
