@@ -27,6 +27,11 @@ export interface PublishWhipOptions {
   /** Seed of the loss pattern. @default 1 */
   readonly seed?: number;
   /**
+   * `loss` starts this long after the connection: packets lost before the first one arrives
+   * cannot be asked for again (a receiver knows of no gap yet). @default 0
+   */
+  readonly lossFromMs?: number;
+  /**
    * An outage: every RTP packet (retransmissions too) is lost from `fromMs` after the
    * connection for `durationMs`, longer than NACK can bridge.
    */
@@ -135,7 +140,8 @@ export async function publishWhip(
       transport.sendRtp = (payload, header) => {
         const sinceMs = performance.now() - connectedAt;
         const down = sinceMs >= fromMs && sinceMs < fromMs + durationMs;
-        if (!down && random() >= (options.loss ?? 0)) return send(payload, header);
+        const lossy = sinceMs >= (options.lossFromMs ?? 0);
+        if (!down && (!lossy || random() >= (options.loss ?? 0))) return send(payload, header);
         counts.packetsLost++;
         return Promise.resolve(0);
       };

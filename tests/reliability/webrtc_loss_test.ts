@@ -24,6 +24,7 @@ Deno.test("WHIP with 5 % packet loss: NACK recovers, nothing corrupt is recorded
     const publisher = await publishWhip(`http://127.0.0.1:${port}/whip/lossy`, {
       durationSec: 4,
       loss: 0.05,
+      lossFromMs: 500,
       seed,
     });
     await publisher.done;
