@@ -40,6 +40,7 @@ import type {
   SenderReport,
   TrackKind,
 } from "../types.ts";
+import { startsH264Keyframe } from "../rtp/h264.ts";
 
 /** Options of {@linkcode acceptWhipOffer}. */
 export interface WhipOfferOptions {
@@ -678,22 +679,6 @@ function startsKeyframe(codec: Codec, payload: Uint8Array): boolean {
     default:
       return false;
   }
-}
-
-/** Whether an H264 RTP payload (RFC 6184) starts an IDR picture or carries an SPS. */
-function startsH264Keyframe(payload: Uint8Array): boolean {
-  if (payload.length < 2) return false;
-  const type = payload[0] & 0x1f;
-  if (type === 5 || type === 7) return true;
-  if (type === 28) return (payload[1] & 0x80) !== 0 && [5, 7].includes(payload[1] & 0x1f);
-  if (type === 24) {
-    for (let i = 1; i + 2 < payload.length;) {
-      const size = (payload[i] << 8) | payload[i + 1];
-      if ([5, 7].includes(payload[i + 2] & 0x1f)) return true;
-      i += 2 + size;
-    }
-  }
-  return false;
 }
 
 /** Wraps a werift event handler so that nothing it throws reaches werift. */

@@ -449,6 +449,26 @@ function keepOrCopy(old: Uint8Array | undefined, header: number, body: Uint8Arra
 }
 
 /**
+ * Whether an H264 RTP payload (RFC 6184) starts an IDR picture or carries an SPS: a single NAL
+ * unit, the first fragment of an FU-A, or a STAP-A holding one. For deciding, packet by packet,
+ * where a publisher's keyframe begins.
+ */
+export function startsH264Keyframe(payload: Uint8Array): boolean {
+  if (payload.length < 2) return false;
+  const type = payload[0] & 0x1f;
+  const isKey = (nal: number) => (nal & 0x1f) === NAL_IDR || (nal & 0x1f) === NAL_SPS;
+  if (type === FU_A) return (payload[1] & 0x80) !== 0 && isKey(payload[1]);
+  if (type === STAP_A) {
+    for (let i = 1; i + 2 < payload.length;) {
+      if (isKey(payload[i + 2])) return true;
+      i += 2 + ((payload[i] << 8) | payload[i + 1]);
+    }
+    return false;
+  }
+  return isKey(payload[0]);
+}
+
+/**
  * The SPS and PPS of an SDP `sprop-parameter-sets` value (RFC 6184 §8.1: base64 NAL units,
  * comma separated). Entries that are not valid base64 or not an SPS/PPS are skipped.
  *

@@ -20,6 +20,7 @@ import {
   useSdesMid,
 } from "werift";
 import { disableDefaultStun } from "../../lib/ingest/whip.ts";
+import { startsH264Keyframe } from "../../lib/rtp/h264.ts";
 
 /** Options of {@linkcode LiveionServer.start}. */
 export interface LiveionServerOptions {
@@ -399,20 +400,4 @@ async function closePeerConnection(pc: RTCPeerConnection): Promise<void> {
 
 function sessionId(): string {
   return crypto.randomUUID().replaceAll("-", "");
-}
-
-/** Whether an H264 RTP payload (RFC 6184) starts an IDR access unit (or its SPS). */
-function startsH264Keyframe(payload: Uint8Array): boolean {
-  if (payload.length < 2) return false;
-  const type = payload[0] & 0x1f;
-  if (type === 5 || type === 7) return true;
-  if (type === 28) return (payload[1] & 0x80) !== 0 && [5, 7].includes(payload[1] & 0x1f);
-  if (type === 24) {
-    for (let i = 1; i + 2 < payload.length;) {
-      const size = (payload[i] << 8) | payload[i + 1];
-      if ([5, 7].includes(payload[i + 2] & 0x1f)) return true;
-      i += 2 + size;
-    }
-  }
-  return false;
 }

@@ -3,6 +3,7 @@ import {
   type H264AccessUnit,
   H264Depacketizer,
   parseSpropParameterSets,
+  startsH264Keyframe,
 } from "../../lib/rtp/h264.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { rtp, type RtpFields } from "./build_rtp.ts";
@@ -253,4 +254,17 @@ Deno.test("parseSpropParameterSets decodes base64 SPS and PPS", () => {
   assertEquals([...sets.pps!], PPS);
   assertEquals(parseSpropParameterSets("!!!,"), {});
   assertEquals([...parseSpropParameterSets(`${b64(PPS)},@@`).pps!], PPS);
+});
+
+Deno.test("startsH264Keyframe finds an IDR or SPS in single NAL units, FU-A starts and STAP-A", () => {
+  assert(startsH264Keyframe(Uint8Array.of(0x65, 0x88))); // IDR slice
+  assert(startsH264Keyframe(Uint8Array.of(0x67, 0x42))); // SPS
+  assert(!startsH264Keyframe(Uint8Array.of(0x41, 0x9a))); // non-IDR slice
+  assert(startsH264Keyframe(Uint8Array.of(0x7c, 0x85, 0))); // FU-A start of an IDR
+  assert(!startsH264Keyframe(Uint8Array.of(0x7c, 0x05, 0))); // FU-A middle of an IDR
+  assert(!startsH264Keyframe(Uint8Array.of(0x7c, 0x81, 0))); // FU-A start of a non-IDR
+  // STAP-A: an AUD (size 2), then an SPS (size 2).
+  assert(startsH264Keyframe(Uint8Array.of(0x78, 0, 2, 0x09, 0xf0, 0, 2, 0x67, 0x42)));
+  assert(!startsH264Keyframe(Uint8Array.of(0x78, 0, 2, 0x09, 0xf0, 0, 2, 0x41, 0x9a)));
+  assert(!startsH264Keyframe(Uint8Array.of(0x65))); // too short to say
 });
