@@ -67,11 +67,18 @@ function encoderArgs(codec: VideoCodec, gop: number): string[] {
  */
 export async function makeSource(
   path: string,
-  options: { seconds: number; fps?: number; gop?: number; size?: string; codec?: VideoCodec } = {
-    seconds: 3,
-  },
+  options: {
+    seconds: number;
+    fps?: number;
+    gop?: number;
+    size?: string;
+    codec?: VideoCodec;
+    /** Audio stops after this many seconds; the video goes on. */
+    audioSeconds?: number;
+  } = { seconds: 3 },
 ): Promise<void> {
   const fps = options.fps ?? 30;
+  const audioLimit = options.audioSeconds ? ["-t", String(options.audioSeconds)] : [];
   await run("ffmpeg", [
     "-nostdin",
     "-v",
@@ -83,6 +90,7 @@ export async function makeSource(
     `testsrc=size=${options.size ?? "320x240"}:rate=${fps}`,
     "-f",
     "lavfi",
+    ...audioLimit,
     "-i",
     "sine=frequency=440:sample_rate=48000",
     "-t",

@@ -44,7 +44,9 @@ Deno.test("RTP with loss, duplicates, jitter and reordering: every decodable fra
   const seed = Number(Deno.env.get("IMPAIR_SEED") ?? Date.now() % 100_000);
   const dir = await Deno.makeTempDir({ prefix: "impaired-" });
   const source = `${dir}/source.mkv`;
-  // 2 Mbit/s of video, so that 50 packets pass within the recorder's reorder window.
+  // 2 Mbit/s of video, so that 50 packets pass within the recorder's reorder window. Encoded
+  // here, not by makeSource: ultrafast has no scene cuts, so every frame ffprobe flags as a
+  // keyframe is an IDR, which decodableVideoFrames relies on.
   await run("ffmpeg", [
     "-nostdin",
     "-v",

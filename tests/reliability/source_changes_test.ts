@@ -86,39 +86,7 @@ Deno.test("A sender that stops audio but keeps video: every video frame, the aud
   const dir = await Deno.makeTempDir({ prefix: "audio-stops-" });
   try {
     const source = `${dir}/source.mkv`;
-    await run("ffmpeg", [
-      "-nostdin",
-      "-v",
-      "error",
-      "-y",
-      "-f",
-      "lavfi",
-      "-t",
-      "4",
-      "-i",
-      "testsrc=size=320x240:rate=30",
-      "-f",
-      "lavfi",
-      "-t",
-      "1.5",
-      "-i",
-      "sine=frequency=440:sample_rate=48000",
-      "-c:v",
-      "libx264",
-      "-profile:v",
-      "baseline",
-      "-bf",
-      "0",
-      "-g",
-      "15",
-      "-pix_fmt",
-      "yuv420p",
-      "-preset",
-      "veryfast",
-      "-c:a",
-      "libopus",
-      source,
-    ]); // deno-fmt-ignore
+    await makeSource(source, { seconds: 4, gop: 15, audioSeconds: 1.5 });
     const sent = await probeFrames(source);
     const { recorder, video, audio } = await rtpRecorder(dir, source);
     try {
