@@ -484,7 +484,6 @@ export class SpooledStorage implements Storage {
     for (const entry of [...this.#queue]) {
       if (entry.key !== key || entry === this.#inFlight) continue;
       this.#drop(entry);
-      if (!entry.superseded) entry.superseded = true;
       await Deno.remove(entry.path).catch(() => {});
     }
     await this.#store.deleteObject(key);
