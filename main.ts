@@ -164,7 +164,7 @@ export async function main(args: string[]): Promise<number> {
           continue;
         }
         const sdp = await Deno.readTextFile(source.sdpPath);
-        const handle = runRtpSource({
+        const handle = await runRtpSource({
           stream,
           sdp,
           idleTimeoutSec: recorderConfig.idleTimeout,

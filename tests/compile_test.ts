@@ -27,3 +27,25 @@ Deno.test("The compile entry point imports nothing dynamically", async () => {
   );
   assertEquals(dynamic, []);
 });
+
+Deno.test("Every worker module of the program is embedded by the compile task", async () => {
+  const root = new URL("../", import.meta.url);
+  const { tasks } = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))) as {
+    tasks: Record<string, string>;
+  };
+  const included = [...tasks.compile.matchAll(/--include\s+(\S+)/g)].map((m) => m[1]);
+  const workers: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(new URL(dir, root))) {
+      if (entry.isDirectory) await walk(`${dir}${entry.name}/`);
+      if (!entry.name.endsWith(".ts")) continue;
+      const text = await Deno.readTextFile(new URL(`${dir}${entry.name}`, root));
+      for (const m of text.matchAll(/new Worker\(new URL\("\.\/([^"]+)"/g)) {
+        workers.push(`${dir}${m[1]}`);
+      }
+    }
+  };
+  await walk("lib/");
+  assert(workers.length > 0, "the UDP receiver runs on a worker");
+  assertEquals(workers.filter((w) => !included.includes(w)), []);
+});

@@ -13,6 +13,7 @@ import { parseRtp } from "../rtp/packet.ts";
 import { parseSpropParameterSets } from "../rtp/h264.ts";
 import { parseH265Sprop } from "../rtp/h265.ts";
 import { parseSdp, type SdpMedia } from "./sdp.ts";
+import { bindUdp } from "./udp_receiver.ts";
 
 /** Options of {@linkcode runRtpSource}. */
 export interface RtpSourceOptions {
@@ -37,30 +38,64 @@ export interface RtpSourceHandle {
   readonly stats: { packets: number; dropped: number; protocolErrors: number; sessions: number };
 }
 
-/** Binds the SDP's ports and runs until `signal` aborts. Throws when a port cannot be bound. */
-export function runRtpSource(options: RtpSourceOptions): RtpSourceHandle {
+/**
+ * Binds the SDP's ports and runs until `signal` aborts. Rejects when a port cannot be bound.
+ * The sockets are drained on the receiving thread of {@linkcode bindUdp}.
+ */
+export async function runRtpSource(options: RtpSourceOptions): Promise<RtpSourceHandle> {
   const media = parseSdp(options.sdp);
   const stats = { packets: 0, dropped: 0, protocolErrors: 0, sessions: 0 };
   const maxQueued = options.maxQueuedPackets ?? 8192;
-  const conns = new Map<number, Deno.DatagramConn>();
-  try {
-    for (const m of media) {
-      for (const port of new Set([m.port, m.rtcpPort])) {
-        if (!conns.has(port)) {
-          conns.set(
-            port,
-            Deno.listenDatagram({ transport: "udp", hostname: bindAddress(m.address), port }),
-          );
-        }
-      }
-    }
-  } catch (error) {
-    for (const conn of conns.values()) conn.close();
-    throw error;
-  }
+  const ports = [...new Set(media.flatMap((m) => [m.port, m.rtcpPort]))];
+  const sockets = ports.map((port) => {
+    const rtp = media.findIndex((m) => m.port === port);
+    const rtcp = media.findIndex((m) => m.rtcpPort === port);
+    return { port, rtp, rtcp, slabs: new SlabAllocator() };
+  });
 
   let session: SourceSession | undefined;
   let lastPacketMs = 0;
+
+  const onDatagram = (index: number, data: Uint8Array, arrivalUs: number) => {
+    const { port, rtp, rtcp, slabs } = sockets[index];
+    try {
+      if (rtcp >= 0 && (rtp < 0 || isRtcp(data))) {
+        for (const sr of parseRtcp(data).senderReports) session?.onSenderReport(rtcp, sr);
+        return;
+      }
+      // One copy per packet (the batch is handed back), into a shared slab.
+      const packet = parseRtp(slabs.copy(data), arrivalUs);
+      if (packet.payloadType !== media[rtp].payloadType) {
+        throw new ProtocolError(
+          `Unexpected payload type ${packet.payloadType} on port ${port} (SDP says ${
+            media[rtp].payloadType
+          })`,
+        );
+      }
+      stats.packets++;
+      lastPacketMs = arrivalUs / 1000;
+      if (!session) {
+        stats.sessions++;
+        session = new SourceSession(options.stream, media, maxQueued, stats);
+        options.onSession(session);
+      }
+      session.push(rtp, packet);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      stats.protocolErrors++;
+      options.onProtocolError?.(error);
+    }
+  };
+  const addresses = sockets.map(({ port, rtp, rtcp }) => ({
+    hostname: bindAddress(media[rtp >= 0 ? rtp : rtcp].address),
+    port,
+  }));
+  const binding = await bindUdp(addresses, {
+    onDatagram,
+    onDropped: (count) => void (stats.dropped += count),
+  }).catch((error) => {
+    throw new Error(`RTP source of stream ${options.stream}: ${error.message}`, { cause: error });
+  });
 
   const endSession = () => {
     session?.close();
@@ -69,58 +104,14 @@ export function runRtpSource(options: RtpSourceOptions): RtpSourceHandle {
   const idleTimer = setInterval(() => {
     if (session && Date.now() - lastPacketMs > options.idleTimeoutSec * 1000) endSession();
   }, Math.min(250, options.idleTimeoutSec * 250));
-
-  const receive = async (port: number, conn: Deno.DatagramConn) => {
-    const buffer = new Uint8Array(65536);
-    const slabs = new SlabAllocator();
-    const rtpMedia = media.findIndex((m) => m.port === port);
-    const rtcpMedia = media.findIndex((m) => m.rtcpPort === port);
-    while (!options.signal.aborted) {
-      let data: Uint8Array;
-      try {
-        [data] = await conn.receive(buffer);
-      } catch (error) {
-        if (options.signal.aborted) return;
-        throw error;
-      }
-      const nowUs = Date.now() * 1000;
-      try {
-        if (rtcpMedia >= 0 && (rtpMedia < 0 || isRtcp(data))) {
-          for (const sr of parseRtcp(data).senderReports) session?.onSenderReport(rtcpMedia, sr);
-          continue;
-        }
-        // One copy per packet (the receive buffer is reused), into a shared slab.
-        const packet = parseRtp(slabs.copy(data), nowUs);
-        if (packet.payloadType !== media[rtpMedia].payloadType) {
-          throw new ProtocolError(
-            `Unexpected payload type ${packet.payloadType} on port ${port} (SDP says ${
-              media[rtpMedia].payloadType
-            })`,
-          );
-        }
-        stats.packets++;
-        lastPacketMs = nowUs / 1000;
-        if (!session) {
-          stats.sessions++;
-          session = new SourceSession(options.stream, media, maxQueued, stats);
-          options.onSession(session);
-        }
-        session.push(rtpMedia, packet);
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        stats.protocolErrors++;
-        options.onProtocolError?.(error);
-      }
-    }
-  };
-
-  const done = Promise.all([...conns].map(([port, conn]) => receive(port, conn))).finally(() => {
+  const close = () => binding.close();
+  if (options.signal.aborted) close();
+  else options.signal.addEventListener("abort", close, { once: true });
+  const done = binding.done.finally(() => {
     clearInterval(idleTimer);
+    options.signal.removeEventListener("abort", close);
     endSession();
-  }).then(() => {});
-  options.signal.addEventListener("abort", () => {
-    for (const conn of conns.values()) conn.close();
-  }, { once: true });
+  });
   return { done, stats };
 }
 

@@ -89,7 +89,7 @@ export async function captureRtp(source: string): Promise<CapturedTrack[]> {
   const stop = new AbortController();
   const tracks: CapturedTrack[] = [];
   const reads: Promise<void>[] = [];
-  const handle = runRtpSource({
+  const handle = await runRtpSource({
     stream: "capture",
     sdp,
     idleTimeoutSec: 30,
