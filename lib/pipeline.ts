@@ -1,6 +1,6 @@
 /**
  * The one function that wires the stages for one stream:
- * ingest packets → reorder → depacketize → (rotation) → segmenter (fMP4 or WebM) → durable storage →
+ * ingest packets → reorder and depacketize → (rotation) → segmenter (fMP4 or WebM) → durable storage →
  * events, tee'd to the manifest and to the segment-event consumer (the Liveman reporter, or the
  * log).
  * @module
@@ -12,7 +12,7 @@ import { Fmp4SegmentStream, type SegmenterStats } from "./fmp4/segment_stream.ts
 import type { Muxer } from "./muxer.ts";
 import { DepacketizeStream } from "./rtp/depacketize_stream.ts";
 import { splitRecordings } from "./rotation.ts";
-import { ReorderStream } from "./rtp/reorder.ts";
+import type { ReorderStats } from "./rtp/reorder.ts";
 import { storeStream } from "./storage/store_stream.ts";
 import type { Codec, Container, Frame, IngestSession, SegmentEvent, Storage } from "./types.ts";
 import { webmMuxer } from "./webm/muxer.ts";
@@ -46,7 +46,7 @@ export interface RecordingStats {
   readonly segmenter: SegmenterStats;
   readonly tracks: {
     kind: string;
-    reorder: ReorderStream["stats"];
+    reorder: ReorderStats;
     depacketize: DepacketizeStream["stats"];
   }[];
   /**
@@ -67,7 +67,6 @@ export function recordStream(
   const video = session.tracks.find((t) => t.kind === "video");
   const tracks: RecordingStats["tracks"] = [];
   const frames = mergeStreams(session.tracks.map((track) => {
-    const reorder = new ReorderStream();
     const depacketize = new DepacketizeStream({
       kind: track.kind,
       codec: track.codec,
@@ -77,9 +76,11 @@ export function recordStream(
       vps: track.vps,
       senderReport: () => track.senderReport,
       onKeyframeNeeded: () => track.requestKeyframe(),
+      reorder: {},
     });
-    tracks.push({ kind: track.kind, reorder: reorder.stats, depacketize: depacketize.stats });
-    return track.packets.pipeThrough(reorder).pipeThrough(depacketize);
+    const { stats } = depacketize;
+    tracks.push({ kind: track.kind, reorder: stats.reorder!, depacketize: stats });
+    return track.packets.pipeThrough(depacketize);
   }));
   const muxer = chooseMuxer(session.tracks.map((t) => t.codec), deps);
   const parts: SegmenterStats[] = [];

@@ -1,6 +1,8 @@
 /**
  * Keeps a recording's `manifest.mpd` in step with its durable segments: rewritten (atomically,
- * through the storage) after every media segment, and once more as `static` when the stream
+ * through the storage) after every media segment of the main track (video when there is video;
+ * the audio segments stored meanwhile are listed with it, which halves the durable writes of a
+ * manifest), and once more as `static` when the stream
  * of segment events ends, also when it ends with an error, so what was recorded stays playable.
  * @module
  */
@@ -109,6 +111,7 @@ export class ManifestSink extends WritableStream<SegmentEvent> {
           durationTicks: segment.durationTicks,
         });
         track.bytes += event.size;
+        if (segment.track === "audio" && period!.tracks.has("video")) return;
         return write(true);
       },
       close: () => write(false),

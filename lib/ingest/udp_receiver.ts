@@ -139,7 +139,11 @@ function deliver({ bytes, meta, count, dropped }: ToRecorder & { type: "batch" }
     const entry = entries.get(id);
     if (entry) {
       try {
-        entry.handlers.onDatagram(fields[at + 1], data.subarray(offset, offset + length), fields[at + 3]);
+        entry.handlers.onDatagram(
+          fields[at + 1],
+          data.subarray(offset, offset + length),
+          fields[at + 3],
+        );
       } catch (error) {
         send({ type: "unbind", id });
         finish(id, error as Error);

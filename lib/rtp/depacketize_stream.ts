@@ -1,5 +1,6 @@
 /**
- * RTP packets (in sequence order) → {@linkcode Frame}s: the payload format's depacketizer
+ * RTP packets (in sequence order, or in arrival order with the `reorder` option) →
+ * {@linkcode Frame}s: the payload format's depacketizer
  * (RFC 6184 H264, RFC 7798 H265, RFC 7741 VP8, RFC 9628 VP9, the AOM AV1 payload format,
  * RFC 7587 Opus), timestamp unwrapping (RFC 3550 §5.1) and capture times from
  * sender reports (RFC 3550 §6.4.1). A change of SSRC (the publisher restarted its encoder) keeps
@@ -15,6 +16,7 @@ import { type DepacketizerStats, type H264AccessUnit, H264Depacketizer } from ".
 import { Av1Depacketizer } from "./av1.ts";
 import { H265Depacketizer } from "./h265.ts";
 import { OpusDepacketizer, type OpusFrame } from "./opus.ts";
+import { ReorderBuffer, type ReorderOptions, type ReorderStats } from "./reorder.ts";
 import { TimestampUnwrapper } from "./timestamp.ts";
 import type { VideoDepacketizer, VideoFrame } from "./video_depacketizer.ts";
 import { Vp8Depacketizer } from "./vp8.ts";
@@ -37,6 +39,12 @@ export interface DepacketizeOptions {
   readonly onKeyframeNeeded?: () => void;
   /** Told about each packet dropped as malformed (to log it with the stream name). */
   readonly onProtocolError?: (error: ProtocolError, packet: RtpPacket) => void;
+  /**
+   * Given, packets may come in arrival order: a {@linkcode ReorderBuffer} with these options
+   * puts them back in sequence first, in the same stage (one stream hop per packet fewer than a
+   * ReorderStream in front).
+   */
+  readonly reorder?: ReorderOptions;
 }
 
 /** Counters of a {@linkcode DepacketizeStream}. */
@@ -48,6 +56,8 @@ export interface DepacketizeStats {
   ssrcChanges: number;
   /** The codec depacketizer's own counters (losses, discarded frames, keyframe requests). */
   readonly depacketizer: DepacketizerStats;
+  /** The reorder buffer's counters, with the `reorder` option. */
+  readonly reorder?: ReorderStats;
 }
 
 /**
@@ -74,13 +84,20 @@ export class DepacketizeStream extends TransformStream<RtpPacket, Frame> {
   readonly stats: DepacketizeStats;
 
   constructor(options: DepacketizeOptions) {
-    const assembler = new FrameAssembler(options);
+    const reorder = options.reorder && new ReorderBuffer(options.reorder);
+    const assembler = new FrameAssembler(options, reorder?.stats);
+    let sink!: Sink;
+    const push = (packet: RtpPacket) => assembler.push(packet, sink);
     // Small queues on both sides: with the defaults every packet toggles backpressure (a new
     // promise each time), a top cost at tens of thousands of packets a second.
     super(
       {
-        transform: (packet, controller) => assembler.push(packet, controller),
-        flush: (controller) => assembler.flush(controller),
+        start: (controller) => void (sink = controller),
+        transform: reorder ? (packet) => reorder.pushTo(packet, push) : push,
+        flush: () => {
+          for (const packet of reorder?.flush() ?? []) push(packet);
+          assembler.flush(sink);
+        },
       },
       { highWaterMark: 64 },
       { highWaterMark: 16 },
@@ -103,7 +120,7 @@ class FrameAssembler {
   #lastInterval: number;
   #emitted = false;
 
-  constructor(options: DepacketizeOptions) {
+  constructor(options: DepacketizeOptions, reorder?: ReorderStats) {
     this.#options = options;
     this.#clock = new CaptureClock(options.clockRate);
     // A guess until two frames are seen: 30 fps video, 20 ms audio.
@@ -134,6 +151,7 @@ class FrameAssembler {
       protocolErrors: 0,
       ssrcChanges: 0,
       depacketizer: (this.#video ?? this.#opus)!.stats,
+      reorder,
     };
   }
 
