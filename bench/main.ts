@@ -247,6 +247,17 @@ async function main(): Promise<number> {
     console.error(`FAILED: the soak at ${soak.streams} streams lost ${soak.lostFrames} frames`);
     return 1;
   }
+  const whipLost = whip.find((w) => w.lostFrames !== 0 || w.exitCode !== 0);
+  if (whipLost || whip.length < options.whipSteps.length) {
+    console.error(
+      whipLost
+        ? `FAILED: ${whipLost.streams} WHIP sessions lost ${whipLost.lostFrames} frames (${
+          whipLost.problems.join("; ")
+        })`
+        : `FAILED: the WHIP step of ${options.whipSteps[whip.length]} sessions did not run`,
+    );
+    return 1;
+  }
   return 0;
 }
 

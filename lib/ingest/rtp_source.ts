@@ -122,13 +122,14 @@ export async function runRtpSource(options: RtpSourceOptions): Promise<RtpSource
  */
 class SlabAllocator {
   static readonly SIZE = 65536;
-  #slab = new Uint8Array(SlabAllocator.SIZE);
+  // Allocated at the first copy: RTCP ports never copy.
+  #slab = new Uint8Array(0);
   #at = 0;
 
   copy(data: Uint8Array): Uint8Array {
     const length = data.length;
     if (length > SlabAllocator.SIZE / 4) return data.slice();
-    if (this.#at + length > SlabAllocator.SIZE) {
+    if (this.#at + length > this.#slab.length) {
       this.#slab = new Uint8Array(SlabAllocator.SIZE);
       this.#at = 0;
     }
