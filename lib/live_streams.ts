@@ -330,7 +330,8 @@ class TrackTap {
       },
       pull: () => this.#wakeUp(),
       cancel: () => this.detach(),
-    }, { highWaterMark: 1 });
+      // A queue of more than one packet: with one, every packet waits for a pull (a promise each).
+    }, { highWaterMark: 64 });
   }
 
   /** Closes the attached stream (what it holds is still read); the track goes on, unrecorded. */

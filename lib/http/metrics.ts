@@ -188,14 +188,22 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
   family("liveman_failed_requests_total", "counter", "Liveman report requests that failed");
   sample("liveman_failed_requests_total", liveman?.failedRequests ?? 0);
 
+  const memory = Deno.memoryUsage();
   out.push(
     "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds",
     "# TYPE process_start_time_seconds gauge",
     `process_start_time_seconds ${formatValue(snapshot.startTimeSec)}`,
     "# HELP process_resident_memory_bytes Resident memory size in bytes",
     "# TYPE process_resident_memory_bytes gauge",
-    `process_resident_memory_bytes ${Deno.memoryUsage().rss}`,
+    `process_resident_memory_bytes ${memory.rss}`,
   );
+  // Where resident memory goes: JavaScript objects, or buffers (media) outside the heap.
+  family("heap_used_bytes", "gauge", "JavaScript heap in use (main thread), bytes");
+  sample("heap_used_bytes", memory.heapUsed);
+  family("heap_total_bytes", "gauge", "JavaScript heap reserved (main thread), bytes");
+  sample("heap_total_bytes", memory.heapTotal);
+  family("external_memory_bytes", "gauge", "Buffers outside the JavaScript heap, bytes");
+  sample("external_memory_bytes", memory.external);
   return out.join("\n") + "\n";
 }
 

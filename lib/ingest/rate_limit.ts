@@ -78,6 +78,12 @@ export class RateMeter {
 }
 
 /**
+ * Queue sizes of the limiting stage: with the defaults every packet toggles backpressure (a new
+ * promise per packet), a top cost at tens of thousands of packets a second.
+ */
+const QUEUE: QueuingStrategy<RtpPacket> = { highWaterMark: 64 };
+
+/**
  * `session` with its tracks' packets metered together against `options`' limits.
  *
  * @example
@@ -136,13 +142,17 @@ export function limitSession<S extends IngestSession>(session: S, options: Limit
   };
   const tracks = session.tracks.map((track): IngestTrack => {
     const packets = track.packets.pipeThrough(
-      new TransformStream<RtpPacket, RtpPacket>({
-        transform(packet, controller) {
-          if (closed) return;
-          if (meter.admit(packet)) controller.enqueue(packet);
-          else over(packet);
+      new TransformStream<RtpPacket, RtpPacket>(
+        {
+          transform(packet, controller) {
+            if (closed) return;
+            if (meter.admit(packet)) controller.enqueue(packet);
+            else over(packet);
+          },
         },
-      }),
+        QUEUE,
+        QUEUE,
+      ),
     );
     return override(track, { packets });
   });

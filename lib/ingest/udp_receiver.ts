@@ -12,8 +12,8 @@
 export type ToReceiver =
   | { type: "bind"; id: number; addresses: readonly UdpAddress[] }
   | { type: "unbind"; id: number }
-  /** Bytes of batches the main thread has handled. */
-  | { type: "taken"; bytes: number };
+  /** A batch the main thread has handled, its buffers handed back for the next batches. */
+  | { type: "taken"; bytes: ArrayBuffer; meta: ArrayBuffer; length: number };
 
 /** A message from the receiving worker. */
 export type ToRecorder =
@@ -70,8 +70,8 @@ let worker: Worker | undefined;
 const entries = new Map<number, Entry>();
 let nextId = 1;
 
-function send(message: ToReceiver): void {
-  worker?.postMessage(message);
+function send(message: ToReceiver, transfer: Transferable[] = []): void {
+  worker?.postMessage(message, transfer);
 }
 
 function startWorker(): Worker {
@@ -151,7 +151,7 @@ function deliver({ bytes, meta, count, dropped }: ToRecorder & { type: "batch" }
     }
     offset += length;
   }
-  send({ type: "taken", bytes: offset });
+  send({ type: "taken", bytes, meta, length: offset }, [bytes, meta]);
 }
 
 /**

@@ -26,6 +26,8 @@ const bindings = new Map<number, Deno.DatagramConn[]>();
 const dropped = new Map<number, number>();
 let inFlight = 0;
 
+/** Buffers of batches the main thread handed back: a steady stream allocates none. */
+const spare: { bytes: ArrayBuffer; meta: ArrayBuffer }[] = [];
 let bytes = new Uint8Array(BATCH_BYTES);
 /** Per datagram: binding id, socket index, length, arrival (µs since the epoch). */
 let meta = new Float64Array(BATCH_DATAGRAMS * 4);
@@ -47,8 +49,9 @@ function flush(): void {
   );
   inFlight += used;
   dropped.clear();
-  bytes = new Uint8Array(BATCH_BYTES);
-  meta = new Float64Array(BATCH_DATAGRAMS * 4);
+  const next = spare.pop();
+  bytes = new Uint8Array(next?.bytes ?? new ArrayBuffer(BATCH_BYTES));
+  meta = new Float64Array(next?.meta ?? new ArrayBuffer(BATCH_DATAGRAMS * 4 * 8));
   used = 0;
   count = 0;
 }
@@ -118,5 +121,8 @@ self.onmessage = (event: MessageEvent<ToReceiver>) => {
   const message = event.data;
   if (message.type === "bind") bind(message.id, message.addresses);
   else if (message.type === "unbind") unbind(message.id);
-  else inFlight -= message.bytes;
+  else {
+    inFlight -= message.length;
+    if (spare.length < 16) spare.push({ bytes: message.bytes, meta: message.meta });
+  }
 };
