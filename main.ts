@@ -164,6 +164,8 @@ export async function main(args: string[]): Promise<number> {
           continue;
         }
         const sdp = await Deno.readTextFile(source.sdpPath);
+        let dropped = 0;
+        let warnedAtMs = -Infinity;
         const handle = await runRtpSource({
           stream,
           sdp,
@@ -178,6 +180,16 @@ export async function main(args: string[]): Promise<number> {
             }
           },
           onProtocolError: (error) => log.debug("Bad RTP packet", { stream, error }),
+          onDropped: (count) => {
+            dropped += count;
+            // At most one warning every 10 s: dropping comes in floods.
+            if (Date.now() - warnedAtMs < 10_000) return;
+            warnedAtMs = Date.now();
+            log.warn("RTP packets dropped: the recorder falls behind this source", {
+              stream,
+              dropped,
+            });
+          },
         });
         log.info("RTP source listening", { stream, sdp: source.sdpPath });
         handle.done.catch((error) => log.error("RTP source failed", { stream, error }));

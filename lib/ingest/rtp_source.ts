@@ -29,6 +29,8 @@ export interface RtpSourceOptions {
   readonly signal: AbortSignal;
   /** Most packets a track buffers for a slow consumer before it drops. @default 8192 */
   readonly maxQueuedPackets?: number;
+  /** Called with a count of packets dropped because the recorder fell behind. */
+  readonly onDropped?: (count: number) => void;
 }
 
 /** A source's state for the caller: counters, bound ports. */
@@ -45,6 +47,10 @@ export interface RtpSourceHandle {
 export async function runRtpSource(options: RtpSourceOptions): Promise<RtpSourceHandle> {
   const media = parseSdp(options.sdp);
   const stats = { packets: 0, dropped: 0, protocolErrors: 0, sessions: 0 };
+  const drop = (count: number) => {
+    stats.dropped += count;
+    options.onDropped?.(count);
+  };
   const maxQueued = options.maxQueuedPackets ?? 8192;
   const ports = [...new Set(media.flatMap((m) => [m.port, m.rtcpPort]))];
   const sockets = ports.map((port) => {
@@ -76,7 +82,7 @@ export async function runRtpSource(options: RtpSourceOptions): Promise<RtpSource
       lastPacketMs = arrivalUs / 1000;
       if (!session) {
         stats.sessions++;
-        session = new SourceSession(options.stream, media, maxQueued, stats);
+        session = new SourceSession(options.stream, media, maxQueued, drop);
         options.onSession(session);
       }
       session.push(rtp, packet);
@@ -92,7 +98,7 @@ export async function runRtpSource(options: RtpSourceOptions): Promise<RtpSource
   }));
   const binding = await bindUdp(addresses, {
     onDatagram,
-    onDropped: (count) => void (stats.dropped += count),
+    onDropped: drop,
   }).catch((error) => {
     throw new Error(`RTP source of stream ${options.stream}: ${error.message}`, { cause: error });
   });
@@ -190,18 +196,23 @@ class SourceSession implements IngestSession {
   readonly stream: string;
   readonly tracks: SourceTrack[];
   #closed = false;
-  #stats: { dropped: number };
+  readonly #drop: (count: number) => void;
 
-  constructor(stream: string, media: SdpMedia[], maxQueued: number, stats: { dropped: number }) {
+  constructor(
+    stream: string,
+    media: SdpMedia[],
+    maxQueued: number,
+    drop: (count: number) => void,
+  ) {
     this.stream = stream;
     this.tracks = media.map((m) => new SourceTrack(m, maxQueued));
-    this.#stats = stats;
+    this.#drop = drop;
   }
 
   push(index: number, packet: RtpPacket): void {
     const { controller } = this.tracks[index];
     // A consumer this far behind is stuck: drop rather than grow without bound.
-    if ((controller.desiredSize ?? 0) <= 0) this.#stats.dropped++;
+    if ((controller.desiredSize ?? 0) <= 0) this.#drop(1);
     else controller.enqueue(packet);
   }
 
