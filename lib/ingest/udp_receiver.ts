@@ -45,7 +45,7 @@ export type DatagramHandler = (index: number, data: Uint8Array, arrivalUs: numbe
 /** What {@linkcode bindUdp} calls. */
 export interface UdpHandlers {
   readonly onDatagram: DatagramHandler;
-  /** Called with a count of datagrams dropped because the main thread fell 64 MiB behind. */
+  /** Called with a count of datagrams dropped because the main thread fell 512 MiB behind. */
   readonly onDropped?: (count: number) => void;
 }
 

@@ -18,9 +18,11 @@ const BATCH_DATAGRAMS = 2048;
 const FLUSH_MS = 4;
 /**
  * Bytes handed over but not yet taken by the main thread beyond which datagrams are dropped
- * (and counted): a main thread that stopped must not make this thread grow without bound.
+ * (and counted): a main thread that stopped must not make this thread grow without bound. At
+ * 200 streams of 2 Mbit/s that is ten seconds: a main thread that falls behind for a while
+ * (64 MiB, a second there, lost a GOP of every stream in a 10-minute soak) catches up.
  */
-const MAX_IN_FLIGHT = 64 * 1024 * 1024;
+const MAX_IN_FLIGHT = 512 * 1024 * 1024;
 
 const bindings = new Map<number, Deno.DatagramConn[]>();
 const dropped = new Map<number, number>();

@@ -19,6 +19,7 @@ import {
   useSdesMid,
 } from "werift";
 import { fixDtlsRetransmissions } from "./dtls_retransmission.ts";
+import { useDenoUdp } from "./werift_udp.ts";
 import type { Logger } from "../log.ts";
 import { parseSpropParameterSets } from "../rtp/h264.ts";
 import type { IngestSession } from "../types.ts";
@@ -106,6 +107,7 @@ export async function subscribeWhep(
   signal?.throwIfAborted();
   const requestTimeoutMs = options.requestTimeoutMs ?? 10000;
   fixDtlsRetransmissions();
+  useDenoUdp();
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: options.hostAddresses === undefined,

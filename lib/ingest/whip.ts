@@ -30,6 +30,7 @@ import {
   useVP9,
 } from "werift";
 import { fixDtlsRetransmissions } from "./dtls_retransmission.ts";
+import { useDenoUdp } from "./werift_udp.ts";
 import { messageOf, ProtocolError } from "../errors.ts";
 import { parseH265Sprop } from "../rtp/h265.ts";
 import type {
@@ -132,6 +133,7 @@ export async function acceptWhipOffer(
 
   const hostAddresses = [...new Set(["127.0.0.1", ...(options.hostAddresses ?? [])])];
   fixDtlsRetransmissions();
+  useDenoUdp();
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: options.hostAddresses === undefined,

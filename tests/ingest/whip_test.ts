@@ -149,6 +149,15 @@ Deno.test("acceptWhipOffer sends nothing outside loopback, drops for a stalled r
   const lookups: string[] = [];
   const send = dgram.Socket.prototype.send;
   const lookup = dns.promises.lookup;
+  // werift's ICE sockets are Deno datagram sockets (lib/ingest/werift_udp.ts): spy on those too.
+  const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const conn = Object.getPrototypeOf(probe) as Deno.DatagramConn;
+  probe.close();
+  const denoSend = conn.send;
+  conn.send = function (this: Deno.DatagramConn, data: Uint8Array, addr: Deno.Addr) {
+    destinations.push((addr as Deno.NetAddr).hostname);
+    return denoSend.call(this, data, addr);
+  };
   // deno-lint-ignore no-explicit-any
   dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: any[]) {
     // send(msg, [offset, length,] port, address, callback)
@@ -191,6 +200,7 @@ Deno.test("acceptWhipOffer sends nothing outside loopback, drops for a stalled r
     await publisher.stop();
   } finally {
     dgram.Socket.prototype.send = send;
+    conn.send = denoSend;
     // deno-lint-ignore no-explicit-any
     (dns.promises as any).lookup = lookup;
     await server.shutdown();
