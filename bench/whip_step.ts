@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { RTCPeerConnection, type RTCRtpSender, useH264, useOPUS, useSdesMid } from "werift";
 import { disableDefaultStun } from "../lib/ingest/whip.ts";
+import { useDenoUdp } from "../lib/ingest/werift_udp.ts";
 import { StreamPacer } from "./pacer.ts";
 import { cpuSeconds, rssBytes } from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
@@ -44,6 +45,9 @@ interface Publisher {
 }
 
 async function publish(url: string): Promise<Publisher> {
+  // The publishers share the bench's one thread: node:dgram's 64 KiB per datagram would make
+  // them, not the recorder, the limit.
+  useDenoUdp();
   const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv4: false,
