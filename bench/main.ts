@@ -5,7 +5,7 @@
  *
  * ```
  * deno task bench [--duration 20] [--steps 10,25,50,100,200] [--ffmpeg-streams 10]
- *                 [--whip-steps 5,10,20] [--soak 600 [--soak-streams N]] [--profile N]
+ *                 [--whip-steps 10,25,50] [--soak 600 [--soak-streams N]] [--profile N]
  *                 [--tmp-dir DIR] [--out FILE] [--keep]
  * ```
  * @module
@@ -23,7 +23,7 @@ const USAGE = `Usage: deno task bench [options]
   --duration S         media seconds per step (default 20; the issue's figure is 60)
   --steps LIST         plain-RTP stream counts, ascending (default 10,25,50,100,200)
   --ffmpeg-streams N   ffmpeg copy-remux peers (default 10; 0 skips)
-  --whip-steps LIST    WHIP session counts (default 5,10,20; "" skips)
+  --whip-steps LIST    WHIP session counts (default 10,25,50; "" skips)
   --soak S             afterwards, run the sustained N for S seconds sampling RSS (default off)
   --soak-streams N     streams of the soak (default: the sustained N)
   --profile N          afterwards, one step of N streams under --cpu-prof; prints the top entries
@@ -50,7 +50,7 @@ function parseArgs(args: string[]): Options {
     durationSec: 20,
     steps: [10, 25, 50, 100, 200],
     ffmpegStreams: 10,
-    whipSteps: [5, 10, 20],
+    whipSteps: [10, 25, 50],
     soakSec: 0,
     out: new URL("./results/latest.json", import.meta.url).pathname,
     keep: false,
