@@ -54,11 +54,17 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const { recorder: recorderConfig } = config;
+  const segmentUpload = new Histogram();
   let storage;
   try {
+    const storageLog = log.child({ component: "storage" });
     storage = createStorage(recorderConfig, {
-      log: log.child({ component: "storage" }),
+      log: storageLog,
       file: config.file,
+      onUploaded: (key, latencyMs) => {
+        segmentUpload.observe(latencyMs / 1000);
+        storageLog.debug("Uploaded", { key, latencyMs });
+      },
     });
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof StorageError)) throw error;
@@ -217,6 +223,7 @@ export async function main(args: string[]): Promise<number> {
           ...live.counts,
           streams: live.list(),
           segmentWrite,
+          segmentUpload,
           spool: storage instanceof SpooledStorage ? storage.stats : undefined,
           liveman: reporter && { pending: reporter.pending, ...reporter.stats },
           startTimeSec,

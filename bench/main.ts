@@ -6,7 +6,8 @@
  *
  * ```
  * deno task bench [--duration 20] [--steps 10,25,50,100,200] [--ffmpeg-streams 10]
- *                 [--whip-steps 10,25,50] [--soak 600 [--soak-streams N]] [--profile N]
+ *                 [--whip-steps 10,25,50] [--s3-streams 20] [--soak 600 [--soak-streams N]]
+ *                 [--profile N]
  *                 [--tmp-dir DIR] [--out FILE] [--keep]
  * ```
  * @module
@@ -17,6 +18,7 @@ import { type FfmpegStepResult, ffmpegVersion, runFfmpegStep } from "./ffmpeg_st
 import { machine } from "./proc.ts";
 import { rankProfile } from "./profile.ts";
 import { type RtpStepResult, runRtpStep, type StepContext } from "./rtp_step.ts";
+import { runS3Step, type S3StepResult } from "./s3_step.ts";
 import { runWhipStep, type WhipStepResult } from "./whip_step.ts";
 
 const USAGE = `Usage: deno task bench [options]
@@ -25,6 +27,7 @@ const USAGE = `Usage: deno task bench [options]
   --steps LIST         plain-RTP stream counts, ascending (default 10,25,50,100,200)
   --ffmpeg-streams N   ffmpeg copy-remux peers (default 10; 0 skips)
   --whip-steps LIST    WHIP session counts (default 10,25,50; "" skips)
+  --s3-streams N       streams recorded to a local Ceph RGW for upload latency (default 20; 0 skips)
   --soak S             afterwards, run the sustained N for S seconds sampling RSS (default off)
   --soak-streams N     streams of the soak (default: the sustained N)
   --profile N          afterwards, one step of N streams under --cpu-prof; prints the top entries
@@ -38,6 +41,7 @@ interface Options {
   steps: number[];
   ffmpegStreams: number;
   whipSteps: number[];
+  s3Streams: number;
   soakSec: number;
   soakStreams?: number;
   profileStreams?: number;
@@ -52,6 +56,7 @@ function parseArgs(args: string[]): Options {
     steps: [10, 25, 50, 100, 200],
     ffmpegStreams: 10,
     whipSteps: [10, 25, 50],
+    s3Streams: 20,
     soakSec: 0,
     out: new URL("./results/latest.json", import.meta.url).pathname,
     keep: false,
@@ -72,6 +77,9 @@ function parseArgs(args: string[]): Options {
         break;
       case "--whip-steps":
         options.whipSteps = list(value());
+        break;
+      case "--s3-streams":
+        options.s3Streams = Number(value());
         break;
       case "--soak":
         options.soakSec = positive(value());
@@ -179,6 +187,17 @@ async function main(): Promise<number> {
     whip.slice(0, i + 1).every((t) => t.lostFrames === 0 && t.exitCode === 0)
   ).at(-1);
 
+  let s3: S3StepResult | undefined;
+  if (options.s3Streams > 0) {
+    log(`S3 (Ceph RGW): ${options.s3Streams} streams × ${options.durationSec} s`);
+    s3 = await runS3Step(ctx, options.s3Streams);
+    log(
+      `  ${s3.uploads} uploads acknowledged, p50 ${fixed(s3.uploadP50Ms, 0)} ms, p99 ${
+        fixed(s3.uploadP99Ms, 0)
+      } ms` + (s3.problems.length ? `: ${s3.problems.join("; ")}` : ""),
+    );
+  }
+
   let soak: RtpStepResult | undefined;
   const soakStreams = options.soakStreams ?? sustainedStep?.streams;
   if (options.soakSec > 0 && soakStreams) {
@@ -230,6 +249,7 @@ async function main(): Promise<number> {
     sustainedWhipSessions: sustainedWhip?.streams ?? 0,
     steps,
     whip,
+    s3,
     soak,
     profile,
   };
@@ -253,6 +273,10 @@ async function main(): Promise<number> {
     console.error(`FAILED: the soak at ${soak.streams} streams lost ${soak.lostFrames} frames`);
     return 1;
   }
+  if (s3 && (s3.problems.length > 0 || s3.exitCode !== 0)) {
+    console.error(`FAILED: S3 step: ${s3.problems.join("; ") || `exit code ${s3.exitCode}`}`);
+    return 1;
+  }
   if (options.whipSteps.length > 0 && !sustainedWhip) {
     const first = whip[0];
     console.error(
@@ -273,6 +297,7 @@ function table(r: {
   sustainedWhipSessions: number;
   steps: RtpStepResult[];
   whip: WhipStepResult[];
+  s3?: S3StepResult;
   soak?: RtpStepResult;
   machine: { cpuModel: string; cores: number; deno: string; ffmpeg: string };
 }): string {
@@ -329,6 +354,21 @@ function table(r: {
       "–",
       String(s.lostFrames),
       `${fixed(s.publisherCores, 2)} + –`,
+    ]);
+  }
+  if (r.s3) {
+    const s = r.s3;
+    rows.push([
+      "recorder → S3 (Ceph)",
+      String(s.streams),
+      pct(s.cpuPerStream),
+      "–",
+      "–",
+      "–",
+      "–",
+      `upload ${fixed(s.uploadP50Ms, 0)} / ${fixed(s.uploadP99Ms, 0)}`,
+      s.problems.length === 0 ? "0" : s.problems[0],
+      "–",
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));

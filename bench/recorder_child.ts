@@ -18,6 +18,10 @@ export interface RecorderConfigOptions {
   /** Plain RTP sources: stream name → SDP path. */
   readonly sources?: ReadonlyMap<string, string>;
   readonly idleTimeoutSec?: number;
+  /** The body of `[recorder.storage]`. @default fs under `<dir>/records` */
+  readonly storageToml?: string;
+  /** @default {"info"} */
+  readonly logLevel?: string;
 }
 
 /** Writes `live777.toml` for a step into `dir`; returns its path. */
@@ -26,7 +30,7 @@ export async function writeRecorderConfig(options: RecorderConfigOptions): Promi
   let toml = `[http]
 listen = "127.0.0.1:${options.httpPort}"
 [log]
-level = "info"
+level = "${options.logLevel ?? "info"}"
 [recorder]
 auto_streams = ["*"]
 segment_duration = 2
@@ -34,8 +38,7 @@ idle_timeout = ${options.idleTimeoutSec ?? 2}
 state_dir = "${dir}/state"
 ice_host_addresses = ["127.0.0.1"]
 [recorder.storage]
-type = "fs"
-root = "${dir}/records"
+${options.storageToml ?? `type = "fs"\nroot = "${dir}/records"`}
 `;
   for (const [stream, sdpPath] of options.sources ?? []) {
     toml += `[[stream.${stream}.sources]]\nurl = "file://${sdpPath}"\n`;
@@ -53,6 +56,8 @@ export class RecorderChild {
   readonly problems: LogLine[] = [];
   /** Every "Recording finished" line. */
   readonly finished: LogLine[] = [];
+  /** Every "Uploaded" line (debug level: one per object the store acknowledged). */
+  readonly uploaded: LogLine[] = [];
   readonly #child: Deno.ChildProcess;
   readonly #counts = new Map<string, number>();
   readonly #waiters: { message: string; count: number; resolve: () => void }[] = [];
@@ -104,6 +109,7 @@ export class RecorderChild {
         if (line.level !== "info" && line.level !== "debug") this.problems.push(line);
         if (Deno.env.get("BENCH_RECORDER_LOG")) console.error(`recorder: ${text}`);
         if (line.message === "Recording finished") this.finished.push(line);
+        if (line.message === "Uploaded") this.uploaded.push(line);
         const count = (this.#counts.get(line.message) ?? 0) + 1;
         this.#counts.set(line.message, count);
         for (let i = this.#waiters.length - 1; i >= 0; i--) {

@@ -77,6 +77,8 @@ export interface MetricsSnapshot {
   readonly streams: readonly StreamState[];
   /** Time from a segment reaching the storage stage to durable, seconds. */
   readonly segmentWrite: Histogram;
+  /** s3/oss: time from an object spooled to acknowledged by the store, seconds. */
+  readonly segmentUpload?: Histogram;
   /** The upload spool (s3, oss); zeros with fs storage. */
   readonly spool?: {
     readonly pendingObjects: number;
@@ -154,19 +156,26 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
     for (const s of snapshot.streams) sample(name, s.totals[field], label(s));
   }
 
-  const h = snapshot.segmentWrite;
-  family(
+  const histogram = (name: string, help: string, h: Histogram) => {
+    family(name, "histogram", help);
+    const cumulative = h.cumulative();
+    h.bounds.forEach((bound, i) => {
+      sample(`${name}_bucket`, cumulative[i], `{le="${formatValue(bound)}"}`);
+    });
+    sample(`${name}_bucket`, h.count, `{le="+Inf"}`);
+    sample(`${name}_sum`, h.sum);
+    sample(`${name}_count`, h.count);
+  };
+  histogram(
     "segment_write_seconds",
-    "histogram",
     "Time from a segment leaving the segmenter to durable in storage",
+    snapshot.segmentWrite,
   );
-  const cumulative = h.cumulative();
-  h.bounds.forEach((bound, i) => {
-    sample("segment_write_seconds_bucket", cumulative[i], `{le="${formatValue(bound)}"}`);
-  });
-  sample("segment_write_seconds_bucket", h.count, `{le="+Inf"}`);
-  sample("segment_write_seconds_sum", h.sum);
-  sample("segment_write_seconds_count", h.count);
+  histogram(
+    "segment_upload_seconds",
+    "s3/oss: time from an object durable in the spool to acknowledged by the store",
+    snapshot.segmentUpload ?? new Histogram(),
+  );
 
   const spool = snapshot.spool;
   family("spool_pending_objects", "gauge", "Objects in the upload spool not yet uploaded");

@@ -34,6 +34,8 @@ export interface CreateStorageOptions {
    * @default {1500}
    */
   drainTimeoutMs?: number;
+  /** s3 and oss: told of each object the store acknowledged, with ms since it was spooled. */
+  onUploaded?: (key: string, latencyMs: number) => void;
 }
 
 /**
@@ -70,6 +72,7 @@ export function createStorage(config: RecorderConfig, options: CreateStorageOpti
     maxBytes: config.spoolMaxBytes,
     log: options.log,
     drainTimeoutMs: options.drainTimeoutMs ?? 1500,
+    onUploaded: options.onUploaded,
   });
 }
 

@@ -54,6 +54,11 @@ export interface SpooledStorageOptions {
    * @default {10000}
    */
   warnIntervalMs?: number;
+  /**
+   * Called once the store acknowledged an object, with the milliseconds since it was spooled
+   * (queueing behind other uploads and retries included).
+   */
+  onUploaded?: (key: string, latencyMs: number) => void;
 }
 
 /** Counters of a {@linkcode SpooledStorage}. */
@@ -114,6 +119,7 @@ export class SpooledStorage implements Storage {
   #maxMs: number;
   #drainTimeoutMs: number;
   #warnIntervalMs: number;
+  #onUploaded: SpooledStorageOptions["onUploaded"];
 
   /** Pending entries in sequence order (the upload order). */
   #queue: Entry[] = [];
@@ -145,6 +151,7 @@ export class SpooledStorage implements Storage {
     this.#maxMs = options.retry?.maxMs ?? 30_000;
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.#warnIntervalMs = options.warnIntervalMs ?? 10_000;
+    this.#onUploaded = options.onUploaded;
     this.description = `${store.description} (spool ${this.dir})`;
   }
 
@@ -404,6 +411,7 @@ export class SpooledStorage implements Storage {
       this.#inFlight = undefined;
       attempt = 0;
       this.#uploaded++;
+      this.#onUploaded?.(entry.key, Date.now() - entry.spooledMs);
       this.#drop(entry);
       // A newer version that arrived during the upload now supersedes nothing: keep it queued.
       await Deno.remove(entry.path).catch((error) => {

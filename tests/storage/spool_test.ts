@@ -251,3 +251,26 @@ Deno.test("SpooledStorage recovery ignores half-written temp files", async () =>
   assertEquals(await spoolFiles(dir), []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("SpooledStorage tells of each acknowledged upload with the time since it was spooled", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new FakeStore();
+  const uploaded: [string, number][] = [];
+  const spool = new SpooledStorage(store, {
+    dir,
+    onUploaded: (key, latencyMs) => uploaded.push([key, latencyMs]),
+  });
+  await spool.start();
+  store.hold();
+  await spool.put("cam/seg_1.m4s", bytes("1"));
+  await spool.put("cam/seg_2.m4s", bytes("2"));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assertEquals(uploaded, [], "nothing is acknowledged while the store holds the upload");
+  store.release();
+  await waitFor(() => uploaded.length === 2);
+  assertEquals(uploaded.map(([key]) => key), ["cam/seg_1.m4s", "cam/seg_2.m4s"]);
+  // Both waited for the held upload: the second queued behind the first.
+  for (const [key, latencyMs] of uploaded) assert(latencyMs >= 140, `${key}: ${latencyMs} ms`);
+  await spool.close();
+  await Deno.remove(dir, { recursive: true });
+});
