@@ -1,8 +1,8 @@
 /**
  * A local durable spool in front of a remote {@linkcode ObjectStore}: `put` resolves as soon as the
- * object is fsynced into the spool directory, and one background uploader sends spooled objects
- * to the store in order of arrival, retrying with exponential backoff for as long as the process
- * runs. Only a confirmed upload deletes the spooled copy, so a store that is down, slow or
+ * object is fsynced into the spool directory, and a background uploader sends spooled objects to
+ * the store (in order of arrival within a directory, several directories at a time), retrying
+ * with exponential backoff for as long as the process runs. Only a confirmed upload deletes the spooled copy, so a store that is down, slow or
  * refusing our credentials never blocks ingest and never loses a segment; whatever is left at
  * `close()` is uploaded by the next `start()`.
  *
@@ -49,6 +49,11 @@ export interface SpooledStorageOptions {
    * @default {10000}
    */
   drainTimeoutMs?: number;
+  /**
+   * Most uploads at a time, each of a different directory (recording).
+   * @default {8}
+   */
+  concurrency?: number;
   /**
    * Least interval between two "uploads are failing" warnings.
    * @default {10000}
@@ -129,7 +134,15 @@ export class SpooledStorage implements Storage {
   #nextSeq = 1;
   #uploaded = 0;
   #failures = 0;
-  #inFlight: Entry | undefined;
+  /** Entries being uploaded now. */
+  #inFlight = new Set<Entry>();
+  #uploads = new Set<Promise<void>>();
+  #concurrency: number;
+  /** No upload starts before this time (backoff after a failure). */
+  #retryAtMs = 0;
+  /** Failures in a row, for the backoff. */
+  #attempt = 0;
+  #kicked = false;
 
   #started: Promise<void> | undefined;
   #closed = false;
@@ -152,6 +165,7 @@ export class SpooledStorage implements Storage {
     this.#drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
     this.#warnIntervalMs = options.warnIntervalMs ?? 10_000;
     this.#onUploaded = options.onUploaded;
+    this.#concurrency = Math.max(1, options.concurrency ?? 8);
     this.description = `${store.description} (spool ${this.dir})`;
   }
 
@@ -260,7 +274,7 @@ export class SpooledStorage implements Storage {
     await this.start();
     if (this.#closed) throw new StorageError(key, "Spool is closed", false);
     const previous = this.#latest.get(key);
-    const freed = previous && previous !== this.#inFlight ? previous.size : 0;
+    const freed = previous && !this.#inFlight.has(previous) ? previous.size : 0;
     if (this.#bytes - freed + data.byteLength > this.#maxBytes) {
       const stats = this.stats;
       throw new StorageError(
@@ -302,11 +316,12 @@ export class SpooledStorage implements Storage {
       });
     } finally {
       this.#writes.delete(write);
+      this.#kick();
     }
     entry.durable = true;
     settle(true);
     this.#supersedeOlder(entry);
-    this.#wake?.();
+    this.#kick();
   }
 
   #write(path: string, header: Uint8Array, data: Uint8Array): Promise<void> {
@@ -341,7 +356,7 @@ export class SpooledStorage implements Storage {
     if (this.#latest.get(entry.key) !== entry) return; // a newer one came meanwhile
     for (const older of this.#queue) {
       if (older.seq >= entry.seq) break;
-      if (older.key !== entry.key || older.superseded || older === this.#inFlight) continue;
+      if (older.key !== entry.key || older.superseded || this.#inFlight.has(older)) continue;
       older.superseded = true;
       this.#bytes -= older.size;
       if (older.durable) {
@@ -357,37 +372,65 @@ export class SpooledStorage implements Storage {
     }
   }
 
+  /**
+   * The uploader: starts the uploads that may go now and sleeps until something changes (a put,
+   * an upload's end, the end of a backoff). Objects of one directory (one recording) go up in
+   * order of arrival, one at a time, so a manifest never reaches the store before the segments
+   * it names; different directories go up side by side, `concurrency` at most, so the store's
+   * round trip does not cap the recorder at a few dozen streams.
+   */
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
-    let attempt = 0;
     while (!signal.aborted) {
-      const entry = this.#queue[0];
-      if (!entry) {
-        await new Promise<void>((resolve) => this.#wake = resolve);
-        this.#wake = undefined;
+      const backoffMs = this.#retryAtMs - Date.now();
+      if (backoffMs > 0) {
+        await sleep(backoffMs, signal);
         continue;
       }
-      if (!entry.durable) {
-        // Strict order: wait for the oldest put to reach the disk (or fail).
-        await entry.ready;
-        continue;
-      }
+      this.#startUploads();
+      if (!this.#kicked) await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = undefined;
+      this.#kicked = false;
+    }
+    await Promise.allSettled([...this.#uploads]);
+  }
+
+  /** Wakes the uploader (a put settled, an upload ended). */
+  #kick(): void {
+    this.#kicked = true;
+    this.#wake?.();
+  }
+
+  #startUploads(): void {
+    const busy = new Set<string>();
+    for (const entry of [...this.#queue]) {
+      if (this.#inFlight.size >= this.#concurrency) return;
+      const lane = entry.key.slice(0, entry.key.lastIndexOf("/") + 1);
+      if (busy.has(lane)) continue;
+      // Whatever this entry's state, the later ones of its directory wait for it.
+      busy.add(lane);
+      if (this.#inFlight.has(entry) || !entry.durable) continue;
       if (entry.superseded) {
         this.#drop(entry);
+        busy.delete(lane);
         continue;
       }
-      this.#inFlight = entry;
+      const upload = this.#upload(entry).finally(() => {
+        this.#uploads.delete(upload);
+        this.#kick();
+      });
+      this.#uploads.add(upload);
+    }
+  }
+
+  async #upload(entry: Entry): Promise<void> {
+    this.#inFlight.add(entry);
+    try {
       let data: Uint8Array;
       try {
         data = await this.#readData(entry);
       } catch (error) {
-        this.#inFlight = undefined;
-        if (!(error instanceof Deno.errors.NotFound)) {
-          this.#failures++;
-          this.#reportFailure(entry, error);
-          await sleep(Math.min(this.#maxMs, this.#initialMs * 2 ** attempt++), signal);
-          continue;
-        }
+        if (!(error instanceof Deno.errors.NotFound)) return this.#failed(entry, error);
         // Removed behind our back: nothing left to upload.
         this.#log.error("Cannot read a spooled object; dropping it", {
           key: entry.key,
@@ -395,43 +438,46 @@ export class SpooledStorage implements Storage {
           error: (error as Error).message,
         });
         this.#drop(entry);
-        continue;
+        return;
       }
       try {
         await this.#store.putObject(entry.key, data);
       } catch (error) {
-        this.#inFlight = undefined;
-        this.#failures++;
-        this.#reportFailure(entry, error);
-        const delay = Math.min(this.#maxMs, this.#initialMs * 2 ** attempt);
-        attempt++;
-        await sleep(delay, signal);
-        continue;
+        return this.#failed(entry, error);
       }
-      this.#inFlight = undefined;
-      attempt = 0;
-      this.#uploaded++;
-      this.#onUploaded?.(entry.key, Date.now() - entry.spooledMs);
-      this.#drop(entry);
-      // A newer version that arrived during the upload now supersedes nothing: keep it queued.
-      await Deno.remove(entry.path).catch((error) => {
-        if (!(error instanceof Deno.errors.NotFound)) {
-          this.#log.error("Cannot remove an uploaded spool file", {
-            path: entry.path,
-            error: (error as Error).message,
-          });
-        }
-      });
-      if (this.#failingSinceMs) {
-        this.#log.info("Uploads work again", {
-          store: this.#store.description,
-          failedForMs: Date.now() - this.#failingSinceMs,
-          pendingObjects: this.stats.pendingObjects,
-        });
-        this.#failingSinceMs = 0;
-        this.#lastWarnMs = 0;
-      }
+    } finally {
+      this.#inFlight.delete(entry);
     }
+    this.#attempt = 0;
+    this.#uploaded++;
+    this.#onUploaded?.(entry.key, Date.now() - entry.spooledMs);
+    this.#drop(entry);
+    // A newer version that arrived during the upload now supersedes nothing: keep it queued.
+    await Deno.remove(entry.path).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        this.#log.error("Cannot remove an uploaded spool file", {
+          path: entry.path,
+          error: (error as Error).message,
+        });
+      }
+    });
+    if (this.#failingSinceMs) {
+      this.#log.info("Uploads work again", {
+        store: this.#store.description,
+        failedForMs: Date.now() - this.#failingSinceMs,
+        pendingObjects: this.stats.pendingObjects,
+      });
+      this.#failingSinceMs = 0;
+      this.#lastWarnMs = 0;
+    }
+  }
+
+  /** A failed upload stays queued; no upload starts until the backoff has passed. */
+  #failed(entry: Entry, error: unknown): void {
+    this.#failures++;
+    this.#reportFailure(entry, error);
+    const delayMs = Math.min(this.#maxMs, this.#initialMs * 2 ** this.#attempt++);
+    this.#retryAtMs = Math.max(this.#retryAtMs, Date.now() + delayMs);
   }
 
   async #readData(entry: Entry): Promise<Uint8Array> {
@@ -490,7 +536,7 @@ export class SpooledStorage implements Storage {
   async delete(key: string): Promise<void> {
     checkKey(key);
     for (const entry of [...this.#queue]) {
-      if (entry.key !== key || entry === this.#inFlight) continue;
+      if (entry.key !== key || this.#inFlight.has(entry)) continue;
       this.#drop(entry);
       await Deno.remove(entry.path).catch(() => {});
     }
@@ -520,7 +566,7 @@ export class SpooledStorage implements Storage {
       await sleep(Math.min(20, deadline - Date.now()));
     }
     this.#stop.abort();
-    this.#wake?.();
+    this.#kick();
     await this.#loop;
     const left = this.stats;
     if (left.pendingObjects > 0) {

@@ -227,13 +227,14 @@ Deno.test("SpooledStorage close leaves unuploaded objects on disk; a restart upl
   assertEquals(str(await second.get("cam/seg_0002.m4s")), "two"); // pending or uploaded
   await second.put("cam/seg_0004.m4s", bytes("four"));
   await second.close();
-  assertEquals(up.uploads, [
+  // Oldest first within a directory; the other directory goes up beside it.
+  assertEquals(up.uploads.filter((u) => u.startsWith("cam/")), [
     "cam/seg_0001.m4s=one",
     "cam/seg_0002.m4s=two",
-    `${longKey}=three`,
     "cam/manifest.mpd=m2",
     "cam/seg_0004.m4s=four",
   ]);
+  assertEquals(up.uploads.filter((u) => !u.startsWith("cam/")), [`${longKey}=three`]);
   assertEquals(await spoolFiles(dir), []);
   assertEquals(str(await second.get("cam/manifest.mpd")), "m2"); // now from the store
   await Deno.remove(dir, { recursive: true });
@@ -271,6 +272,49 @@ Deno.test("SpooledStorage tells of each acknowledged upload with the time since 
   assertEquals(uploaded.map(([key]) => key), ["cam/seg_1.m4s", "cam/seg_2.m4s"]);
   // Both waited for the held upload: the second queued behind the first.
   for (const [key, latencyMs] of uploaded) assert(latencyMs >= 140, `${key}: ${latencyMs} ms`);
+  await spool.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("SpooledStorage uploads directories side by side, each in order, at most `concurrency` at once", async () => {
+  const dir = await Deno.makeTempDir();
+  /** A store whose uploads each take 50 ms, counting how many run at once. */
+  class SlowStore extends FakeStore {
+    running = 0;
+    most = 0;
+    override async putObject(key: string, data: Uint8Array): Promise<void> {
+      this.most = Math.max(this.most, ++this.running);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      this.running--;
+      await super.putObject(key, data);
+    }
+  }
+  const store = new SlowStore();
+  const spool = new SpooledStorage(store, { dir, concurrency: 3 });
+  await spool.start();
+  const started = performance.now();
+  for (let seg = 1; seg <= 4; seg++) {
+    for (const cam of ["a", "b", "c", "d"]) {
+      await spool.put(`${cam}/seg_${seg}.m4s`, bytes(`${seg}`));
+      await spool.put(`${cam}/manifest.mpd`, bytes(`m${seg}`));
+    }
+  }
+  await waitFor(() => spool.stats.pendingObjects === 0);
+  const elapsed = performance.now() - started;
+  assertEquals(store.most, 3);
+  // 16 segments and at least 4 manifests at 50 ms each, three at a time.
+  assert(elapsed < 20 * 50, `side by side: ${elapsed} ms`);
+  for (const cam of ["a", "b", "c", "d"]) {
+    const mine = store.uploads.filter((u) => u.startsWith(`${cam}/`));
+    const segments = mine.filter((u) => u.includes("seg_"));
+    assertEquals(segments, [1, 2, 3, 4].map((n) => `${cam}/seg_${n}.m4s=${n}`));
+    // Each manifest went up after the segments put before it, and the newest one last.
+    for (const [i, upload] of mine.entries()) {
+      const version = /manifest\.mpd=m(\d)/.exec(upload)?.[1];
+      if (version) assert(mine.slice(0, i).filter((u) => u.includes("seg_")).length >= +version);
+    }
+    assertEquals(mine.at(-1), `${cam}/manifest.mpd=m4`);
+  }
   await spool.close();
   await Deno.remove(dir, { recursive: true });
 });
