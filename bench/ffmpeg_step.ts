@@ -5,10 +5,10 @@
  * @module
  */
 
-import { CACHE_DIR, sdpFor } from "./capture.ts";
+import { sdpFor } from "./capture.ts";
 import { cpuSeconds, rssBytes } from "./proc.ts";
-import { allocateStreams, startReplay, waitForUdpPorts } from "./replay.ts";
-import type { StepContext } from "./rtp_step.ts";
+import { allocateStreams, waitForUdpPorts } from "./replay.ts";
+import { replayCapture, type StepContext } from "./rtp_step.ts";
 import { countPackets } from "./verify.ts";
 
 /** Figures of the ffmpeg step. */
@@ -79,12 +79,7 @@ export async function runFfmpegStep(ctx: StepContext, n: number): Promise<Ffmpeg
       ); // deno-fmt-ignore
     }
     await waitForUdpPorts(streams.flatMap((s) => [s.videoPort, s.audioPort]));
-    const replay = startReplay({
-      capturePath: `${CACHE_DIR}capture.bin`,
-      sdp: ctx.capture.sdp,
-      streams,
-      durationSec: ctx.durationSec,
-    });
+    const replay = replayCapture(ctx, streams);
     await replay.started;
     const cpu = () => children.reduce((sum, c) => sum + cpuSeconds(c.pid), 0);
     const cpu0 = cpu();

@@ -7,7 +7,13 @@
 import { CACHE_DIR, type Capture, sdpFor } from "./capture.ts";
 import { cpuSeconds, machineBusySeconds, rssBytes, RssSampler, udpRcvbufErrors } from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
-import { allocateStreams, freeTcpPort, startReplay } from "./replay.ts";
+import {
+  allocateStreams,
+  freeTcpPort,
+  type Replay,
+  type ReplayStream,
+  startReplay,
+} from "./replay.ts";
 import { DurableWatcher, probeRecordings, quantile } from "./verify.ts";
 
 /** What every step needs. */
@@ -73,11 +79,15 @@ export interface RtpStepResult {
 
 const MB = 2 ** 20;
 
-/** Runs one step of `n` plain-RTP streams. */
-export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepResult> {
-  const dir = await Deno.makeTempDir({ dir: ctx.tmpDir, prefix: `bench-rtp-${n}-` });
-  const records = `${dir}/records`;
-  await Deno.mkdir(records);
+/**
+ * `n` plain-RTP sources of the capture: their ports, their names (s001, …) and an SDP file each
+ * in `dir` (stream name → SDP path, for the recorder's config).
+ */
+export async function plainRtpSources(ctx: StepContext, dir: string, n: number): Promise<{
+  streams: ReplayStream[];
+  names: string[];
+  sources: Map<string, string>;
+}> {
   const streams = allocateStreams(n);
   const names = streams.map((_, i) => `s${String(i + 1).padStart(3, "0")}`);
   const sources = new Map<string, string>();
@@ -86,6 +96,25 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
     await Deno.writeTextFile(path, sdpFor(ctx.capture, streams[i].videoPort, streams[i].audioPort));
     sources.set(names[i], path);
   }
+  return { streams, names, sources };
+}
+
+/** Replays the cached capture to `streams` for the step's duration. */
+export function replayCapture(ctx: StepContext, streams: readonly ReplayStream[]): Replay {
+  return startReplay({
+    capturePath: `${CACHE_DIR}capture.bin`,
+    sdp: ctx.capture.sdp,
+    streams,
+    durationSec: ctx.durationSec,
+  });
+}
+
+/** Runs one step of `n` plain-RTP streams. */
+export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepResult> {
+  const dir = await Deno.makeTempDir({ dir: ctx.tmpDir, prefix: `bench-rtp-${n}-` });
+  const records = `${dir}/records`;
+  await Deno.mkdir(records);
+  const { streams, names, sources } = await plainRtpSources(ctx, dir, n);
   const config = await writeRecorderConfig({ dir, httpPort: freeTcpPort(), sources });
   const watcher = new DurableWatcher(records);
   const recorder = new RecorderChild(config, {
@@ -99,12 +128,7 @@ export async function runRtpStep(ctx: StepContext, n: number): Promise<RtpStepRe
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rssIdle = rssBytes(recorder.pid);
     const rss = new RssSampler(recorder.pid, ctx.rssEveryMs ?? 2000);
-    const replay = startReplay({
-      capturePath: `${CACHE_DIR}capture.bin`,
-      sdp: ctx.capture.sdp,
-      streams,
-      durationSec: ctx.durationSec,
-    });
+    const replay = replayCapture(ctx, streams);
     const rcvbuf0 = udpRcvbufErrors();
     await replay.started;
     const cpu0 = cpuSeconds(recorder.pid);

@@ -9,11 +9,10 @@
 
 import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { cephClient, startCeph } from "../tests/helpers/ceph.ts";
-import { CACHE_DIR, sdpFor } from "./capture.ts";
 import { cpuSeconds } from "./proc.ts";
 import { RecorderChild, writeRecorderConfig } from "./recorder_child.ts";
-import { allocateStreams, freeTcpPort, startReplay } from "./replay.ts";
-import type { StepContext } from "./rtp_step.ts";
+import { freeTcpPort } from "./replay.ts";
+import { plainRtpSources, replayCapture, type StepContext } from "./rtp_step.ts";
 import { quantile } from "./verify.ts";
 
 /** Figures of the S3 step. */
@@ -42,17 +41,7 @@ export async function runS3Step(ctx: StepContext, n: number): Promise<S3StepResu
   let exitCode = -1;
   try {
     await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
-    const streams = allocateStreams(n);
-    const names = streams.map((_, i) => `s${String(i + 1).padStart(3, "0")}`);
-    const sources = new Map<string, string>();
-    for (let i = 0; i < n; i++) {
-      const path = `${dir}/${names[i]}.sdp`;
-      await Deno.writeTextFile(
-        path,
-        sdpFor(ctx.capture, streams[i].videoPort, streams[i].audioPort),
-      );
-      sources.set(names[i], path);
-    }
+    const { streams, names, sources } = await plainRtpSources(ctx, dir, n);
     const config = await writeRecorderConfig({
       dir,
       httpPort: freeTcpPort(),
@@ -68,12 +57,7 @@ disable_config_load = true`,
     });
     recorder = new RecorderChild(config);
     await recorder.waitFor("Listening", 1, 60_000);
-    const replay = startReplay({
-      capturePath: `${CACHE_DIR}capture.bin`,
-      sdp: ctx.capture.sdp,
-      streams,
-      durationSec: ctx.durationSec,
-    });
+    const replay = replayCapture(ctx, streams);
     await replay.started;
     const cpu0 = cpuSeconds(recorder.pid);
     await replay.done;
