@@ -153,6 +153,11 @@ export interface RecorderConfig {
   /** `spool_max_bytes`: most bytes the upload spool may hold, integer > 0. @default {1 GiB} */
   readonly spoolMaxBytes: number;
   /**
+   * `upload_concurrency`: most uploads to s3/oss at a time, each of another recording, integer
+   * ≥ 1. @default {8}
+   */
+  readonly uploadConcurrency: number;
+  /**
    * `ice_host_addresses`: the addresses WHIP answers offer as ICE host candidates; empty means
    * every interface's. @default {[]}
    */
@@ -226,6 +231,7 @@ export interface LivemanConfig {
 
 const DEFAULT_STATE_DIR = "./.live777-recorder";
 const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
+const DEFAULT_UPLOAD_CONCURRENCY = 8;
 
 const LOG_LEVELS: readonly LogLevel[] = ["off", "error", "warn", "info", "debug", "trace"];
 
@@ -669,6 +675,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
       container: "fmp4",
       stateDir: DEFAULT_STATE_DIR,
       spoolMaxBytes: DEFAULT_SPOOL_MAX_BYTES,
+      uploadConcurrency: DEFAULT_UPLOAD_CONCURRENCY,
       iceHostAddresses: [],
       storage: readStorage(undefined),
       limits: DEFAULT_LIMITS,
@@ -684,6 +691,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     "node_alias",
     "state_dir",
     "spool_max_bytes",
+    "upload_concurrency",
     "ice_host_addresses",
     "storage",
     "liveman",
@@ -738,6 +746,17 @@ function readRecorder(section: Section | undefined): RecorderConfig {
   if (spoolMaxBytes <= 0) {
     throw section.error(section.key("spool_max_bytes"), `Must be > 0, got ${spoolMaxBytes}`);
   }
+  const uploadConcurrency = section.number(
+    "upload_concurrency",
+    DEFAULT_UPLOAD_CONCURRENCY,
+    true,
+  );
+  if (uploadConcurrency < 1) {
+    throw section.error(
+      section.key("upload_concurrency"),
+      `Must be at least 1, got ${uploadConcurrency}`,
+    );
+  }
   const iceHostAddresses = (section.array("ice_host_addresses") ?? []).map((address, i) => {
     const key = `${section.key("ice_host_addresses")}[${i}]`;
     if (typeof address !== "string" || !/^[0-9a-fA-F.:]+$/.test(address)) {
@@ -755,6 +774,7 @@ function readRecorder(section: Section | undefined): RecorderConfig {
     nodeAlias,
     stateDir: section.nonEmpty("state_dir") ?? DEFAULT_STATE_DIR,
     spoolMaxBytes,
+    uploadConcurrency,
     iceHostAddresses,
     storage: readStorage(section.section("storage")),
     liveman: readLiveman(section.section("liveman"), nodeAlias),

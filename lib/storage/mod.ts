@@ -70,6 +70,7 @@ export function createStorage(config: RecorderConfig, options: CreateStorageOpti
   return new SpooledStorage(store, {
     dir: join(config.stateDir, "spool", storage.type),
     maxBytes: config.spoolMaxBytes,
+    concurrency: config.uploadConcurrency,
     log: options.log,
     drainTimeoutMs: options.drainTimeoutMs ?? 1500,
     onUploaded: options.onUploaded,

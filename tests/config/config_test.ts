@@ -37,6 +37,7 @@ Deno.test("parseConfig fills in the defaults for an empty file", () => {
   assert.equal(config.recorder.idleTimeout, 5);
   assert.equal(config.recorder.maxRecordingSeconds, 86400);
   assert.equal(config.recorder.nodeAlias, undefined);
+  assert.equal(config.recorder.uploadConcurrency, 8);
   assert.deepEqual(config.recorder.storage, { type: "fs", root: "./records" });
   assert.equal(config.recorder.liveman, undefined);
   assert.equal(config.streams.size, 0);
@@ -323,6 +324,12 @@ Deno.test("parseConfig rejects out-of-range numbers", () => {
   configError(`[recorder]\nidle_timeout = 0\n`, "recorder.idle_timeout");
   configError(`[recorder]\nidle_timeout = -1\n`, "recorder.idle_timeout");
   configError(`[recorder]\nmax_recording_seconds = 0\n`, "recorder.max_recording_seconds");
+  configError(`[recorder]\nupload_concurrency = 0\n`, "recorder.upload_concurrency");
+  configError(`[recorder]\nupload_concurrency = 2.5\n`, "recorder.upload_concurrency");
+  assert.equal(
+    parseConfig(`[recorder]\nupload_concurrency = 32\n`, FILE).recorder.uploadConcurrency,
+    32,
+  );
   configError(
     `[recorder.liveman]\nurl = "http://a"\nretry_attempts = -1\n`,
     "recorder.liveman.retry_attempts",

@@ -699,6 +699,7 @@ max_recording_seconds = 3600
 node_alias = "node-1"
 state_dir = "/tmp/state"
 spool_max_bytes = 1000000
+upload_concurrency = 4
 ice_host_addresses = ["127.0.0.1"]
 
 [recorder.storage]
@@ -759,6 +760,7 @@ const TOML_KEYS = [
   "node_alias",
   "state_dir",
   "spool_max_bytes",
+  "upload_concurrency",
   "ice_host_addresses",
   "storage",
   "liveman",
