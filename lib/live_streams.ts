@@ -323,6 +323,7 @@ class TrackTap {
   /** A new stream of the track's packets from now on; closes at `detach()` or session end. */
   attach(): ReadableStream<RtpPacket> {
     this.detach();
+    // A queue of 64 packets: with one, every packet would wait for a pull (a promise each).
     return new ReadableStream<RtpPacket>({
       start: (controller) => {
         if (this.#done) controller.close();
@@ -330,7 +331,6 @@ class TrackTap {
       },
       pull: () => this.#wakeUp(),
       cancel: () => this.detach(),
-      // A queue of more than one packet: with one, every packet waits for a pull (a promise each).
     }, { highWaterMark: 64 });
   }
 
