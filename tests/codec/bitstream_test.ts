@@ -3,22 +3,8 @@ import { hevcCodecString, parseHevcSps } from "../../lib/codec/h265_sps.ts";
 import { sameVideoConfig, videoConfig } from "../../lib/codec/mod.ts";
 import { parseVp8Frame } from "../../lib/codec/vp8.ts";
 import { parseVp9Frame, vp9Frames, vpxLevel } from "../../lib/codec/vp9.ts";
-import type { Frame } from "../../lib/types.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { encodeH265, encodeIvf, hevcType } from "../helpers/bitstreams.ts";
-
-function frame(codec: Frame["codec"], data: Uint8Array, extra: Partial<Frame> = {}): Frame {
-  return {
-    track: "video",
-    codec,
-    timestamp: 0,
-    clockRate: 90000,
-    captureUs: 0,
-    keyframe: true,
-    data,
-    ...extra,
-  };
-}
+import { encodeH265, encodeIvf, hevcType, videoFrame } from "../helpers/bitstreams.ts";
 
 Deno.test("parseHevcSps reads profile, level, chroma, bit depth and the cropped size of x265's SPS", async () => {
   for (const [size, width, height] of [["320x240", 320, 240], ["330x186", 330, 186]] as const) {
@@ -69,7 +55,7 @@ Deno.test("parseSequenceHeader reads libaom's sequence header; videoConfig takes
   const tus = await encodeIvf("av1", { frames: 2, size: "320x180" });
   const obus = splitObus(tus[0].data);
   const header = obus.find((o) => o.type === OBU_SEQUENCE_HEADER)!;
-  const config = videoConfig(frame("av1", tus[0].data, { sequenceHeader: header.bytes }));
+  const config = videoConfig(videoFrame("av1", tus[0].data, { sequenceHeader: header.bytes }));
   assert(config?.codec === "av1");
   assertEquals([config.width, config.height, config.info.profile, config.info.bitDepth], [
     320,
@@ -83,34 +69,36 @@ Deno.test("parseSequenceHeader reads libaom's sequence header; videoConfig takes
     false,
   ]);
   assert(/^av01\.0\.\d\dM\.08$/.test(av1CodecString(config.info)));
-  assertEquals(videoConfig(frame("av1", tus[0].data)), undefined, "no sequence header");
+  assertEquals(videoConfig(videoFrame("av1", tus[0].data)), undefined, "no sequence header");
 });
 
 Deno.test("videoConfig refuses non-key frames, missing parameter sets, garbage and absurd sizes", async () => {
   const vp8 = await encodeIvf("vp8", { frames: 2 });
-  assertEquals(videoConfig(frame("vp8", vp8[1].data)), undefined);
-  assertEquals(videoConfig(frame("vp8", vp8[0].data, { keyframe: false })), undefined);
-  assertEquals(videoConfig(frame("vp9", new Uint8Array([0x82, 0x49]))), undefined);
-  assertEquals(videoConfig(frame("h265", new Uint8Array([1]))), undefined);
+  assertEquals(videoConfig(videoFrame("vp8", vp8[1].data)), undefined);
+  assertEquals(videoConfig(videoFrame("vp8", vp8[0].data, { keyframe: false })), undefined);
+  assertEquals(videoConfig(videoFrame("vp9", new Uint8Array([0x82, 0x49]))), undefined);
+  assertEquals(videoConfig(videoFrame("h265", new Uint8Array([1]))), undefined);
   // A VP8 key frame header claiming 16383x16383 is fine; H265 parameter sets that do not parse
   // are not.
   const huge = vp8[0].data.slice();
   huge.set([0xff, 0x3f, 0xff, 0x3f], 6);
-  assertEquals(videoConfig(frame("vp8", huge))?.width, 16383);
+  assertEquals(videoConfig(videoFrame("vp8", huge))?.width, 16383);
   const nals = await encodeH265({ frames: 1 });
   const [vps, sps, pps] = [32, 33, 34].map((t) => nals.find((n) => hevcType(n) === t)!);
-  const good = videoConfig(frame("h265", new Uint8Array(0), { vps, sps, pps }));
+  const good = videoConfig(videoFrame("h265", new Uint8Array(0), { vps, sps, pps }));
   assertEquals([good?.width, good?.height], [320, 240]);
-  const broken = videoConfig(frame("h265", new Uint8Array(0), { vps, sps: sps.slice(0, 5), pps }));
+  const broken = videoConfig(
+    videoFrame("h265", new Uint8Array(0), { vps, sps: sps.slice(0, 5), pps }),
+  );
   assertEquals(broken, undefined);
   // Same parameters, same config; another size, another config.
-  const again = videoConfig(frame("h265", new Uint8Array(0), { vps, sps: sps.slice(), pps }));
+  const again = videoConfig(videoFrame("h265", new Uint8Array(0), { vps, sps: sps.slice(), pps }));
   assert(sameVideoConfig(good, again));
   const small = await encodeIvf("vp8", { frames: 1, size: "160x120" });
   assert(
     !sameVideoConfig(
-      videoConfig(frame("vp8", vp8[0].data)),
-      videoConfig(frame("vp8", small[0].data)),
+      videoConfig(videoFrame("vp8", vp8[0].data)),
+      videoConfig(videoFrame("vp8", small[0].data)),
     ),
   );
 });

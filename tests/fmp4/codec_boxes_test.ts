@@ -3,9 +3,8 @@ import { OBU_SEQUENCE_HEADER, splitObus } from "../../lib/codec/av1.ts";
 import { type VideoConfig, videoConfig } from "../../lib/codec/mod.ts";
 import { mediaSegment } from "../../lib/fmp4/fragment.ts";
 import { videoInit } from "../../lib/fmp4/init.ts";
-import type { Frame } from "../../lib/types.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { encodeH265, encodeIvf, hevcType } from "../helpers/bitstreams.ts";
+import { encodeH265, encodeIvf, hevcType, videoFrame } from "../helpers/bitstreams.ts";
 import { probePackets } from "../helpers/media.ts";
 
 // mp4box's parsed boxes are untyped JS objects; the tests read the fields they assert on.
@@ -27,19 +26,6 @@ function parse(...parts: Uint8Array[]): Box {
   return file;
 }
 
-function keyframe(codec: Frame["codec"], data: Uint8Array, extra: Partial<Frame> = {}): Frame {
-  return {
-    track: "video",
-    codec,
-    timestamp: 0,
-    clockRate: 90000,
-    captureUs: 0,
-    keyframe: true,
-    data,
-    ...extra,
-  };
-}
-
 /** A config from real encoder output of each codec, 320x240. */
 async function configs(): Promise<Record<"h265" | "vp8" | "vp9" | "av1", VideoConfig>> {
   const nals = await encodeH265({ frames: 1 });
@@ -49,10 +35,10 @@ async function configs(): Promise<Record<"h265" | "vp8" | "vp9" | "av1", VideoCo
   const [av1] = await encodeIvf("av1", { frames: 1 });
   const sequenceHeader = splitObus(av1.data).find((o) => o.type === OBU_SEQUENCE_HEADER)!.bytes;
   return {
-    h265: videoConfig(keyframe("h265", new Uint8Array(0), { vps, sps, pps }))!,
-    vp8: videoConfig(keyframe("vp8", vp8.data))!,
-    vp9: videoConfig(keyframe("vp9", vp9.data))!,
-    av1: videoConfig(keyframe("av1", av1.data, { sequenceHeader }))!,
+    h265: videoConfig(videoFrame("h265", new Uint8Array(0), { vps, sps, pps }))!,
+    vp8: videoConfig(videoFrame("vp8", vp8.data))!,
+    vp9: videoConfig(videoFrame("vp9", vp9.data))!,
+    av1: videoConfig(videoFrame("av1", av1.data, { sequenceHeader }))!,
   };
 }
 
@@ -127,7 +113,7 @@ Deno.test("fMP4 VP9 and AV1 fragments decode in ffmpeg with every frame and the 
         ? new Uint8Array(splitObus(f.data).filter((o) => o.type !== 2).flatMap((o) => [...o.bytes]))
         : f.data,
     }));
-    const config = videoConfig(keyframe(codec, samples[0].data, { sequenceHeader: header }))!;
+    const config = videoConfig(videoFrame(codec, samples[0].data, { sequenceHeader: header }))!;
     const dir = await Deno.makeTempDir();
     const path = `${dir}/joined.mp4`;
     const init = videoInit({ config }).bytes;

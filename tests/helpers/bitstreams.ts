@@ -5,6 +5,7 @@
  */
 
 import { readIvf } from "./av1_rtp.ts";
+import type { Frame } from "../../lib/types.ts";
 import { run } from "./media.ts";
 
 /** One encoded frame. */
@@ -103,4 +104,22 @@ export async function encodeH265(
 /** NAL unit type of an H265 NAL unit. */
 export function hevcType(nal: Uint8Array): number {
   return (nal[0] >> 1) & 0x3f;
+}
+
+/** A video keyframe of `codec` holding `data`, at time 0 unless `extra` says otherwise. */
+export function videoFrame(
+  codec: Frame["codec"],
+  data: Uint8Array,
+  extra: Partial<Frame> = {},
+): Frame {
+  return {
+    track: "video",
+    codec,
+    timestamp: 0,
+    clockRate: 90000,
+    captureUs: 0,
+    keyframe: true,
+    data,
+    ...extra,
+  };
 }

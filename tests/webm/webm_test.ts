@@ -1,12 +1,12 @@
 import { OBU_SEQUENCE_HEADER, splitObus } from "../../lib/codec/av1.ts";
 import { videoConfig } from "../../lib/codec/mod.ts";
 import { Segmenter } from "../../lib/fmp4/segment_stream.ts";
-import type { Frame, Segment } from "../../lib/types.ts";
+import type { Segment } from "../../lib/types.ts";
 import { mediaSegment } from "../../lib/webm/cluster.ts";
 import { audioInit, videoInit } from "../../lib/webm/init.ts";
 import { webmMuxer } from "../../lib/webm/muxer.ts";
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { encodeIvf } from "../helpers/bitstreams.ts";
+import { encodeIvf, videoFrame } from "../helpers/bitstreams.ts";
 import { probeFrames, probePackets } from "../helpers/media.ts";
 import { child, readEbml, text, uint } from "./ebml_reader.ts";
 
@@ -35,27 +35,18 @@ const ID = {
   SimpleBlock: 0xa3,
 };
 
-function frame(codec: Frame["codec"], data: Uint8Array, extra: Partial<Frame> = {}): Frame {
-  return {
-    track: "video",
-    codec,
-    timestamp: 0,
-    clockRate: 90000,
-    captureUs: 0,
-    keyframe: true,
-    data,
-    ...extra,
-  };
-}
-
 Deno.test("WebM video init: EBML header, live Segment, 1 ms Info, a TrackEntry per codec", async () => {
   const [vp9] = await encodeIvf("vp9", { frames: 1 });
   const [av1] = await encodeIvf("av1", { frames: 1 });
   const sequenceHeader = splitObus(av1.data).find((o) => o.type === OBU_SEQUENCE_HEADER)!.bytes;
   for (
     const [config, codecId, codecs] of [
-      [videoConfig(frame("vp9", vp9.data))!, "V_VP9", "vp09.00.20.08"],
-      [videoConfig(frame("av1", av1.data, { sequenceHeader }))!, "V_AV1", /^av01\.0\.\d\dM\.08$/],
+      [videoConfig(videoFrame("vp9", vp9.data))!, "V_VP9", "vp09.00.20.08"],
+      [
+        videoConfig(videoFrame("av1", av1.data, { sequenceHeader }))!,
+        "V_AV1",
+        /^av01\.0\.\d\dM\.08$/,
+      ],
     ] as const
   ) {
     const init = videoInit(config);
@@ -93,7 +84,7 @@ Deno.test("WebM video init: EBML header, live Segment, 1 ms Info, a TrackEntry p
   assertThrows(
     () =>
       webmMuxer.videoInit(
-        { ...videoConfig(frame("vp9", vp9.data))!, codec: "h265" } as never,
+        { ...videoConfig(videoFrame("vp9", vp9.data))!, codec: "h265" } as never,
         90000,
       ),
     RangeError,
