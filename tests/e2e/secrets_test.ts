@@ -4,10 +4,10 @@
  * log level): no secret ever reaches its log, nor an error body, nor a configuration error.
  */
 
-import { RTCPeerConnection, useH264, useOPUS } from "werift";
+import { useH264, useOPUS } from "werift";
+import { publisherOffer } from "../helpers/whip_publisher.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { signJwt } from "../../lib/http/auth.ts";
-import { disableDefaultStun } from "../../lib/ingest/whip.ts";
 import { freeTcpPort, freeUdpPortPair, makeSource, rtpSdp, sendRtp } from "../helpers/media.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 
@@ -19,23 +19,6 @@ const SECRETS = {
   livemanToken: "liveman-SECRET-TOKEN",
   password: "console-SECRET-password",
 };
-
-async function offer(): Promise<string> {
-  const pc = new RTCPeerConnection({
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ["127.0.0.1"],
-    codecs: { video: [useH264()], audio: [useOPUS()] },
-  });
-  disableDefaultStun(pc);
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
 
 /** Fails naming the secret (not its value) that `text` contains. */
 function assertNoSecret(text: string, where: string, also: string[] = []): void {
@@ -101,7 +84,7 @@ url = "cam1.sdp"
       await signJwt({ id: "*", mode: 7, exp }, "not-the-secret"),
       await signJwt({ id: "web1", mode: 2, exp: 1000 }, SECRETS.jwtSecret),
     );
-    const sdp = await offer();
+    const sdp = await publisherOffer({ codecs: { video: [useH264()], audio: [useOPUS()] } });
     const post = async (stream: string, authorization?: string) => {
       const response = await fetch(`${url}/whip/${stream}`, {
         method: "POST",

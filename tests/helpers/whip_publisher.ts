@@ -6,7 +6,15 @@
  */
 
 import { Buffer } from "node:buffer";
-import { RTCPeerConnection, useH264, useOPUS, useSdesMid, useVP8, useVP9 } from "werift";
+import {
+  type PeerConfig,
+  RTCPeerConnection,
+  useH264,
+  useOPUS,
+  useSdesMid,
+  useVP8,
+  useVP9,
+} from "werift";
 import { disableDefaultStun } from "../../lib/ingest/whip.ts";
 
 /** Options of {@linkcode publishWhip}. */
@@ -306,4 +314,27 @@ function connected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
 
 function bearer(token: string | undefined): Record<string, string> {
   return token === undefined ? {} : { Authorization: `Bearer ${token}` };
+}
+
+/**
+ * The SDP offer of a send-only (video and audio) werift publisher on loopback, without STUN,
+ * with `config`'s codecs; the peer connection is closed again.
+ */
+export async function publisherOffer(
+  config: Pick<Partial<PeerConfig>, "codecs" | "headerExtensions" | "bundlePolicy">,
+): Promise<string> {
+  const pc = new RTCPeerConnection({
+    iceServers: [],
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    ...config,
+  });
+  disableDefaultStun(pc);
+  pc.addTransceiver("video", { direction: "sendonly" });
+  pc.addTransceiver("audio", { direction: "sendonly" });
+  await pc.setLocalDescription(await pc.createOffer());
+  const sdp = pc.localDescription!.sdp;
+  await pc.close();
+  return sdp;
 }

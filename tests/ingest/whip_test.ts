@@ -1,15 +1,10 @@
 import dgram from "node:dgram";
 import dns from "node:dns";
-import { RTCPeerConnection, useOPUS, useVP8 } from "werift";
+import { useOPUS, useVP8 } from "werift";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import {
-  acceptWhipOffer,
-  disableDefaultStun,
-  WhipOfferError,
-  type WhipSession,
-} from "../../lib/ingest/whip.ts";
+import { acceptWhipOffer, WhipOfferError, type WhipSession } from "../../lib/ingest/whip.ts";
 import type { RtpPacket } from "../../lib/types.ts";
-import { publishWhip } from "../helpers/whip_publisher.ts";
+import { publisherOffer, publishWhip } from "../helpers/whip_publisher.ts";
 
 /** A WHIP endpoint on loopback: POST /whip/:stream answers, DELETE on the Location closes. */
 function startWhipServer(options: { idleTimeoutMs?: number; maxQueuedPackets?: number } = {}) {
@@ -305,27 +300,14 @@ Deno.test("acceptWhipOffer picks H264 packetization-mode 1 (42e01f) and Opus fro
   }
 });
 
-async function vp8OpusOffer(): Promise<string> {
-  const pc = new RTCPeerConnection({
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ["127.0.0.1"],
-    codecs: { video: [useVP8()], audio: [useOPUS()] },
-  });
-  disableDefaultStun(pc);
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
-}
-
 Deno.test("acceptWhipOffer records VP8 and Opus from werift's default offer", async () => {
-  const { answerSdp, session } = await acceptWhipOffer("vp8", await vp8OpusOffer(), {
-    hostAddresses: ["127.0.0.1"],
-  });
+  const { answerSdp, session } = await acceptWhipOffer(
+    "vp8",
+    await publisherOffer({ codecs: { video: [useVP8()], audio: [useOPUS()] } }),
+    {
+      hostAddresses: ["127.0.0.1"],
+    },
+  );
   try {
     assertEquals(session.tracks.map((t) => [t.kind, t.codec]), [["video", "vp8"], [
       "audio",

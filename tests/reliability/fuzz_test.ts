@@ -9,13 +9,13 @@
  * 10 000 cases per target).
  */
 
-import { RTCPeerConnection, useH264, useOPUS, useSdesMid } from "werift";
+import { useH264, useOPUS, useSdesMid } from "werift";
 import { assert, assertEquals } from "../assert.ts";
 import { ConfigError, ProtocolError } from "../../lib/errors.ts";
 import { parseConfig } from "../../lib/config/mod.ts";
 import { Segmenter } from "../../lib/fmp4/segment_stream.ts";
 import { parseSdp } from "../../lib/ingest/sdp.ts";
-import { acceptWhipOffer, disableDefaultStun, WhipOfferError } from "../../lib/ingest/whip.ts";
+import { acceptWhipOffer, WhipOfferError } from "../../lib/ingest/whip.ts";
 import { DepacketizeStream } from "../../lib/rtp/depacketize_stream.ts";
 import { parseRtp } from "../../lib/rtp/packet.ts";
 import { parseRtcp } from "../../lib/rtp/rtcp.ts";
@@ -24,7 +24,7 @@ import type { Frame, RtpPacket, Segment } from "../../lib/types.ts";
 import { signJwt } from "../../lib/http/auth.ts";
 import { freeTcpPort, freeUdpPortPair, probeFrames } from "../helpers/media.ts";
 import { findRecordings } from "../helpers/records.ts";
-import { publishWhip } from "../helpers/whip_publisher.ts";
+import { publisherOffer, publishWhip } from "../helpers/whip_publisher.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { PPS, SPS } from "../helpers/h264_fixture.ts";
 
@@ -548,23 +548,12 @@ const SDP_LINES = [
 ];
 
 /** A werift publisher's offer (what publishWhip sends). */
-async function weriftOffer(): Promise<string> {
-  const pc = new RTCPeerConnection({
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ["127.0.0.1"],
+function weriftOffer(): Promise<string> {
+  return publisherOffer({
     bundlePolicy: "max-bundle",
     codecs: { video: [useH264({ payloadType: 96 })], audio: [useOPUS({ payloadType: 111 })] },
     headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
   });
-  disableDefaultStun(pc);
-  pc.addTransceiver("video", { direction: "sendonly" });
-  pc.addTransceiver("audio", { direction: "sendonly" });
-  await pc.setLocalDescription(await pc.createOffer());
-  const sdp = pc.localDescription!.sdp;
-  await pc.close();
-  return sdp;
 }
 
 /** Mutates an SDP text by lines and by characters. */
