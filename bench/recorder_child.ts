@@ -5,11 +5,9 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { type LogLine, readLogLines } from "../tests/helpers/recorder_process.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
-
-/** One JSON log line of the recorder. */
-export type LogLine = Record<string, unknown> & { message: string; level: string };
 
 /** What a step's configuration holds. */
 export interface RecorderConfigOptions {
@@ -92,34 +90,21 @@ export class RecorderChild {
     }
   }
 
-  async #read(): Promise<void> {
-    let pending = "";
-    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
-      pending += chunk;
-      let nl;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const text = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        let line: LogLine;
-        try {
-          line = JSON.parse(text);
-        } catch {
-          line = { message: text, level: "raw" };
-        }
-        if (line.level !== "info" && line.level !== "debug") this.problems.push(line);
-        if (Deno.env.get("BENCH_RECORDER_LOG")) console.error(`recorder: ${text}`);
-        if (line.message === "Recording finished") this.finished.push(line);
-        if (line.message === "Uploaded") this.uploaded.push(line);
-        const count = (this.#counts.get(line.message) ?? 0) + 1;
-        this.#counts.set(line.message, count);
-        for (let i = this.#waiters.length - 1; i >= 0; i--) {
-          const w = this.#waiters[i];
-          if (w.message === line.message && count >= w.count) {
-            this.#waiters.splice(i, 1)[0].resolve();
-          }
+  #read(): Promise<void> {
+    return readLogLines(this.#child.stderr, (line, text) => {
+      if (line.level !== "info" && line.level !== "debug") this.problems.push(line);
+      if (Deno.env.get("BENCH_RECORDER_LOG")) console.error(`recorder: ${text}`);
+      if (line.message === "Recording finished") this.finished.push(line);
+      if (line.message === "Uploaded") this.uploaded.push(line);
+      const count = (this.#counts.get(line.message) ?? 0) + 1;
+      this.#counts.set(line.message, count);
+      for (let i = this.#waiters.length - 1; i >= 0; i--) {
+        const w = this.#waiters[i];
+        if (w.message === line.message && count >= w.count) {
+          this.#waiters.splice(i, 1)[0].resolve();
         }
       }
-    }
+    });
   }
 
   /** How many lines with `message` were logged. */

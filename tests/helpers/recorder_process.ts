@@ -11,6 +11,34 @@ const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 /** One JSON log line of the recorder. */
 export type LogLine = Record<string, unknown> & { message: string; level: string };
 
+/**
+ * Reads the recorder's stderr to its end: `onLine` gets each line parsed (a line that is not
+ * JSON as `{ message: text, level: "raw" }`) with its text, `onChunk` the raw text as it comes.
+ */
+export async function readLogLines(
+  stderr: ReadableStream<Uint8Array>,
+  onLine: (line: LogLine, text: string) => void,
+  onChunk?: (chunk: string) => void,
+): Promise<void> {
+  let pending = "";
+  for await (const chunk of stderr.pipeThrough(new TextDecoderStream())) {
+    onChunk?.(chunk);
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      const text = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        line = { message: text, level: "raw" };
+      }
+      onLine(line, text);
+    }
+  }
+}
+
 /** A running recorder process. */
 export class RecorderProcess {
   readonly lines: LogLine[] = [];
@@ -53,28 +81,13 @@ export class RecorderProcess {
     this.status = Promise.all([this.#child.status, this.#read()]).then(([status]) => status);
   }
 
-  async #read(): Promise<void> {
-    const decoder = new TextDecoderStream();
-    let pending = "";
-    for await (const chunk of this.#child.stderr.pipeThrough(decoder)) {
-      this.#stderrText += chunk;
-      pending += chunk;
-      let nl;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const text = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        let line: LogLine;
-        try {
-          line = JSON.parse(text);
-        } catch {
-          line = { message: text, level: "raw" };
-        }
-        this.lines.push(line);
-        for (let i = this.#waiters.length - 1; i >= 0; i--) {
-          if (this.#waiters[i].test(line)) this.#waiters.splice(i, 1)[0].resolve(line);
-        }
+  #read(): Promise<void> {
+    return readLogLines(this.#child.stderr, (line) => {
+      this.lines.push(line);
+      for (let i = this.#waiters.length - 1; i >= 0; i--) {
+        if (this.#waiters[i].test(line)) this.#waiters.splice(i, 1)[0].resolve(line);
       }
-    }
+    }, (chunk) => this.#stderrText += chunk);
   }
 
   /** All stderr output so far. */
