@@ -46,3 +46,29 @@ export async function assertRoundTrip(s: ObjectStore): Promise<void> {
   assert(!await s.headObject("cam1/2026/11/24/empty"));
   assertEquals((await s.listObjects("")).length, 3);
 }
+
+/**
+ * The root prefix is normalised: '/rec/', 'rec' and '//rec//' store under 'rec/<key>', '/' and
+ * no root under '<key>'; listing under a root strips it again. `store` makes a store of `bucket`
+ * (which exists and is empty) with a root; `storedKeys` lists the bucket's keys as the server
+ * holds them.
+ */
+export async function assertRootNormalised(
+  store: (options: { bucket: string; root?: string }) => ObjectStore,
+  bucket: string,
+  storedKeys: () => string[] | Promise<string[]>,
+): Promise<void> {
+  const data = new TextEncoder().encode("x");
+  await store({ bucket, root: "/rec/" }).putObject("a/one", data);
+  await store({ bucket, root: "rec" }).putObject("a/two", data);
+  await store({ bucket, root: "//rec//" }).putObject("a/three", data);
+  await store({ bucket, root: "/" }).putObject("top", data);
+  await store({ bucket }).putObject("default", data);
+  assertEquals(await storedKeys(), ["default", "rec/a/one", "rec/a/three", "rec/a/two", "top"]);
+  // Listing strips the root again and stays inside it.
+  assertEquals(await store({ bucket, root: "rec/" }).listObjects(""), [
+    "a/one",
+    "a/three",
+    "a/two",
+  ]);
+}
