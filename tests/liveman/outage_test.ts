@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../assert.ts";
 import { freeTcpPort, freeUdpPortPair, makeSource, rtpSdp, sendRtp } from "../helpers/media.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { openSqliteIndex } from "../../lib/liveman/index/sqlite.ts";
 import { LivemanReporter } from "../../lib/liveman/reporter.ts";
 import { startLivemanServer } from "../../lib/liveman/server.ts";
@@ -25,28 +26,17 @@ Deno.test("Liveman down while recording, then up: every segment is indexed exact
   const audioPort = freeUdpPortPair();
   await Deno.writeTextFile(`${dir}/cam1.sdp`, await rtpSdp(source, videoPort, audioPort));
   const livemanPort = freeTcpPort();
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `
-[http]
-listen = "127.0.0.1:0"
-[recorder]
-auto_streams = ["cam1"]
-segment_duration = 1
-idle_timeout = 1
-state_dir = "${dir}/state"
-[recorder.storage]
-type = "fs"
-root = "${dir}/records"
-[recorder.liveman]
+  await writeTestConfig(dir, {
+    port: 0,
+    recorder: { auto_streams: `["cam1"]` },
+    rtp: { cam1: `file://${dir}/cam1.sdp` },
+    extra: `[recorder.liveman]
 url = "http://127.0.0.1:${livemanPort}"
 node_alias = "node-a"
 retry_attempts = 0
 report_timeout = 1
-[[stream.cam1.sources]]
-url = "file://${dir}/cam1.sdp"
 `,
-  );
+  });
   const index = await openSqliteIndex(":memory:");
   const stop = new AbortController();
   const recorder = new RecorderProcess(`${dir}/live777.toml`);

@@ -16,6 +16,7 @@ import {
 } from "../helpers/media.ts";
 import { RecorderProcess } from "../helpers/recorder_process.ts";
 import { findRecordings } from "../helpers/records.ts";
+import { writeTestConfig } from "../helpers/config.ts";
 import { openSqliteIndex } from "../../lib/liveman/index/sqlite.ts";
 import { startLivemanServer } from "../../lib/liveman/server.ts";
 import { logger } from "../../lib/log.ts";
@@ -81,28 +82,17 @@ Deno.test("Every recorded segment reaches the Liveman index with ffprobe's times
     log: logger({ component: "liveman-under-test" }),
   });
   const liveman = `http://127.0.0.1:${server.addr.port}`;
-  await Deno.writeTextFile(
-    `${dir}/live777.toml`,
-    `
-[http]
-listen = "127.0.0.1:0"
-[recorder]
-auto_streams = ["cam1"]
-segment_duration = 1
-idle_timeout = 1
-state_dir = "${dir}/state"
-[recorder.storage]
-type = "fs"
-root = "${dir}/records"
-[recorder.liveman]
+  await writeTestConfig(dir, {
+    port: 0,
+    recorder: { auto_streams: `["cam1"]` },
+    rtp: { cam1: `file://${dir}/cam1.sdp` },
+    extra: `[recorder.liveman]
 url = "${liveman}"
 node_alias = "node-a"
 token = "t0ken"
 report_timeout = 2
-[[stream.cam1.sources]]
-url = "file://${dir}/cam1.sdp"
 `,
-  );
+  });
   const recorder = new RecorderProcess(`${dir}/live777.toml`);
   let segments: WireSegment[] = [];
   try {
