@@ -51,12 +51,12 @@ import {
 import { readLeb128 } from "../codec/bits.ts";
 import {
   type AssembledFrame,
+  concat,
   INCOMPLETE,
   type PayloadAssembler,
   VideoDepacketizer,
   type VideoDepacketizerOptions,
 } from "./video_depacketizer.ts";
-import { concat } from "./vp8.ts";
 
 /**
  * Turns in-order AV1 RTP packets into temporal units.

@@ -43,9 +43,11 @@
  * @module
  */
 
+import { sameBytes } from "../codec/mod.ts";
 import { ProtocolError } from "../errors.ts";
 import {
   type AssembledFrame,
+  concat,
   INCOMPLETE,
   type PayloadAssembler,
   VideoDepacketizer,
@@ -219,7 +221,7 @@ class H265Assembler implements PayloadAssembler {
       if (type >= NAL_VPS && type <= NAL_AUD) {
         const parts = this.#nals.pop()!;
         const size = this.#sizes.pop()!;
-        if (type !== NAL_AUD) this.#keepParameterSet(type, join(parts, size));
+        if (type !== NAL_AUD) this.#keepParameterSet(type, concat(parts, size));
       }
     }
     return true;
@@ -237,7 +239,7 @@ class H265Assembler implements PayloadAssembler {
   /** Parameter sets outlive their packets: keep the old array when it is equal, else a copy. */
   #keepParameterSet(type: number, nal: Uint8Array): void {
     const old = type === NAL_VPS ? this.vps : type === NAL_SPS ? this.sps : this.pps;
-    if (old && equal(old, nal)) return;
+    if (old && sameBytes(nal, old)) return;
     const copy = nal.slice();
     if (type === NAL_VPS) this.vps = copy;
     else if (type === NAL_SPS) this.sps = copy;
@@ -273,22 +275,6 @@ class H265Assembler implements PayloadAssembler {
     this.#sizes.length = 0;
     this.#fragmented = false;
   }
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

@@ -210,3 +210,14 @@ export class VideoDepacketizer {
     this.#onKeyframeNeeded?.();
   }
 }
+
+/** Joins `parts` (of `size` bytes in all) into one array. */
+export function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

@@ -37,6 +37,7 @@
 import { ProtocolError } from "../errors.ts";
 import {
   type AssembledFrame,
+  concat,
   INCOMPLETE,
   type PayloadAssembler,
   VideoDepacketizer,
@@ -121,15 +122,4 @@ class Vp8Assembler implements PayloadAssembler {
     this.#parts.length = 0;
     this.#size = 0;
   }
-}
-
-/** Joins `parts` (of `size` bytes in all) into one array. */
-export function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

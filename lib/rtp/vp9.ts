@@ -52,12 +52,12 @@ import { ProtocolError } from "../errors.ts";
 import { parseVp9Frame, vp9Frames } from "../codec/vp9.ts";
 import {
   type AssembledFrame,
+  concat,
   INCOMPLETE,
   type PayloadAssembler,
   VideoDepacketizer,
   type VideoDepacketizerOptions,
 } from "./video_depacketizer.ts";
-import { concat } from "./vp8.ts";
 
 /**
  * Turns in-order VP9 RTP packets into frames.
