@@ -326,14 +326,7 @@ export class Segmenter {
       return this.#drop();
     }
     const prerollFrom = frame.captureUs - (this.#options.audioPrerollUs ?? 200_000);
-    // The newest audio frame's capture time is the best estimate (the capture clock corrects
-    // itself as less delayed frames arrive): the waiting ones are timed back from it.
-    const newest = this.#waitingAudio.at(-1);
-    const audio = this.#waitingAudio.map((a): Frame => ({
-      ...a,
-      captureUs: newest!.captureUs -
-        Math.round((newest!.timestamp - a.timestamp) * 1e6 / a.clockRate),
-    })).filter((a) => a.captureUs >= prerollFrom);
+    const audio = this.#waitingAudio.filter((a) => a.captureUs >= prerollFrom);
     this.stats.framesDropped += this.#waitingAudio.length - audio.length;
     this.#waitingAudio = [];
     this.#begin(Math.min(frame.captureUs, audio[0]?.captureUs ?? Infinity), emit);
